@@ -1,0 +1,39 @@
+# Every target sets itself up (idempotently) into .venv; a fresh machine needs nothing else.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+# CPU machines take the local CPU wheel; install torch BEFORE verl so verl never pulls a CUDA build.
+TORCH_SPEC ?= torch==2.13.0
+export OMP_NUM_THREADS ?= 2
+export HF_HUB_OFFLINE := 1
+export WANDB_MODE := disabled
+export TOKENIZERS_PARALLELISM := false
+
+.PHONY: install test lint quickstart clean
+
+$(STAMP): pyproject.toml Makefile
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q "$(TORCH_SPEC)"
+	$(BIN)/python -m pip install -q "verl[verl-core]==0.9.1"
+	$(BIN)/python -m pip install -q -e ".[dev]"
+	# CUDA-linked wheels that verl's deps pull in; they break imports on CPU-only torch.
+	$(BIN)/python -m pip uninstall -q -y torchcodec torchvision 2>/dev/null || true
+	touch $(STAMP)
+
+install: $(STAMP)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: install lint
+	$(BIN)/python -m pytest -q tests
+
+quickstart: install
+	$(BIN)/motion-r1 quickstart --out runs/quickstart
+
+clean:
+	rm -rf runs .pytest_cache .ruff_cache

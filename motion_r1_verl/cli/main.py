@@ -1,0 +1,62 @@
+"""``motion-r1 <verb>``: the command-line entry point.
+
+Each verb group lives in its own module ``motion_r1_verl/cli/<group>.py`` exposing
+``register(subparsers)``; the groups are listed once, here. A handler returns an exit code.
+A ``UserError`` (bad path, bad file) becomes one line on stderr and exit code 2.
+"""
+
+import argparse
+import importlib
+import sys
+
+from motion_r1_verl.errors import UserError
+
+# Order is the order of ``motion-r1 --help``.
+COMMAND_GROUPS: tuple[str, ...] = (
+    "data",
+    "render",
+    "export",
+    "vq",
+    "retrieval",
+    "eval",
+    "cot",
+    "vocab",
+    "generate",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="motion-r1",
+        description="Motion-R1 text-to-motion training on verl: data, motion tokenizer, encoders, CoT, evaluation.",
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="<verb>")
+    for group in COMMAND_GROUPS:
+        module = importlib.import_module(f"motion_r1_verl.cli.{group}")
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler = getattr(args, "func", None)
+    if handler is None:
+        parser.print_help()
+        return 2
+    try:
+        return int(handler(args) or 0)
+    except UserError as err:
+        print(f"motion-r1 {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("motion-r1: interrupted", file=sys.stderr)
+        return 130
+
+
+def entry() -> None:
+    raise SystemExit(main())
+
+
+if __name__ == "__main__":
+    entry()

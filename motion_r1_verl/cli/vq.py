@@ -1,0 +1,7 @@
+"""``motion-r1 vq``: placeholder until its issue lands (registers nothing)."""
+
+import argparse
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    return None

@@ -1,0 +1,40 @@
+"""Spelling of the motion tokens and of the Motion-R1 response format, in one place.
+
+A response looks like::
+
+    <think>first the person walks forward ...</think><output>1. walk forward 3 steps ...</output><Motion><Motion_12><Motion_7></Motion>
+
+All tags are added to tokenizers as NON-special tokens: verl decodes responses with
+``skip_special_tokens=True`` before calling the reward, and special tokens would vanish.
+"""
+
+MOTION_START = "<Motion>"
+MOTION_END = "</Motion>"
+THINK_START = "<think>"
+THINK_END = "</think>"
+OUTPUT_START = "<output>"
+OUTPUT_END = "</output>"
+REASONING_TAGS: tuple[str, ...] = (THINK_START, THINK_END, OUTPUT_START, OUTPUT_END)
+
+
+def motion_token(code: int) -> str:
+    """``motion_token(12) == "<Motion_12>"``."""
+    return f"<Motion_{code}>"
+
+
+def motion_tokens(codebook_size: int) -> list[str]:
+    """Every motion token, ``<Motion>``, ``</Motion>`` first, then ``<Motion_0>..<Motion_{K-1}>``."""
+    return [MOTION_START, MOTION_END, *(motion_token(i) for i in range(codebook_size))]
+
+
+def codes_to_text(codes) -> str:
+    """``[12, 7] -> "<Motion><Motion_12><Motion_7></Motion>"``."""
+    return MOTION_START + "".join(motion_token(int(c)) for c in codes) + MOTION_END
+
+
+def format_response(think: str, plan: str, codes, with_output: bool = True) -> str:
+    """The assistant turn the model is trained to produce."""
+    body = f"{THINK_START}{think}{THINK_END}"
+    if with_output:
+        body += f"{OUTPUT_START}{plan}{OUTPUT_END}"
+    return body + codes_to_text(codes)
