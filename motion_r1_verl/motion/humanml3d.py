@@ -255,14 +255,15 @@ def parse_caption_line(line: str) -> Caption:
 def read_caption_file(path: Path) -> tuple[list[Caption], list[tuple[int, str]]]:
     """Captions of one texts file plus ``(line_number, reason)`` for every bad line.
 
-    Raise ``ValueError`` for problems with the file as a whole (missing, not UTF-8, no lines).
+    Raise ``ValueError`` (reason only) for problems with the file as a whole (missing, not UTF-8,
+    no lines).
     """
     if not path.is_file():
-        raise ValueError(f"missing caption file {path}")
+        raise ValueError("missing caption file")
     try:
         text = path.read_bytes().decode("utf-8")
     except UnicodeDecodeError as err:
-        raise ValueError(f"caption file {path} is not UTF-8 text (byte {err.start})") from None
+        raise ValueError(f"not UTF-8 text (bad byte at offset {err.start})") from None
     captions: list[Caption] = []
     bad: list[tuple[int, str]] = []
     lines = text.splitlines()
@@ -274,44 +275,46 @@ def read_caption_file(path: Path) -> tuple[list[Caption], list[tuple[int, str]]]
         except ValueError as err:
             bad.append((number, str(err)))
     if not captions and not bad:
-        raise ValueError(f"caption file {path} has no caption lines")
+        raise ValueError("no caption lines")
     return captions, bad
 
 
 def load_array(path: Path) -> np.ndarray:
-    """``np.load`` without pickle; raise ``ValueError`` for missing, empty or unreadable files."""
+    """``np.load`` without pickle; raise ``ValueError`` (reason only) for missing, empty or unreadable
+    files."""
     if not path.is_file():
-        raise ValueError(f"missing file {path}")
+        raise ValueError("missing file")
     if path.stat().st_size == 0:
-        raise ValueError(f"empty file {path}")
+        raise ValueError("empty file (0 bytes)")
     try:
         array = np.load(path, allow_pickle=False)
     except (ValueError, OSError, EOFError) as err:
-        raise ValueError(f"{path} is not a readable .npy array ({err})") from None
+        raise ValueError(f"not a readable .npy array ({err})") from None
     if not isinstance(array, np.ndarray):
-        raise ValueError(f"{path} holds {type(array).__name__}, expected a single .npy array")
+        raise ValueError(f"holds {type(array).__name__}, expected a single .npy array")
     return array
 
 
-def check_motion_array(array: np.ndarray, kind: str, where: str) -> np.ndarray:
+def check_motion_array(array: np.ndarray, kind: str) -> np.ndarray:
     """Validate a features (``kind="features"``, (T,263)) or joints (``"joints"``, (T,22,3)) array.
 
-    Return it as float32; raise ``ValueError`` naming ``where`` for bad shape, dtype or values.
+    Return it as float32; raise ``ValueError`` (reason only, the caller names the file) for bad
+    shape, dtype or values.
     """
     expected = (FEATURE_DIM,) if kind == "features" else (N_JOINTS, 3)
     shape_text = "(T, 263)" if kind == "features" else "(T, 22, 3)"
     if array.ndim != 1 + len(expected) or tuple(array.shape[1:]) != expected:
-        raise ValueError(f"{where}: shape {tuple(array.shape)}, expected {kind} {shape_text}")
+        raise ValueError(f"shape {tuple(array.shape)}, expected {kind} {shape_text}")
     if array.shape[0] == 0:
-        raise ValueError(f"{where}: 0 frames, expected {kind} {shape_text} with T > 0")
+        raise ValueError(f"0 frames, expected {kind} {shape_text} with T > 0")
     if not (np.issubdtype(array.dtype, np.floating) or np.issubdtype(array.dtype, np.integer)):
-        raise ValueError(f"{where}: dtype {array.dtype}, expected float32 {kind}")
+        raise ValueError(f"dtype {array.dtype}, expected float32 {kind}")
     array = np.asarray(array, dtype=np.float32)
     finite = np.isfinite(array)
     if not finite.all():
         bad_frames = np.unique(np.nonzero(~finite.reshape(array.shape[0], -1))[0])
         kinds = "NaN" if np.isnan(array).any() else "inf"
-        raise ValueError(f"{where}: {kinds} values in {len(bad_frames)} frame(s) (first at frame {int(bad_frames[0])})")
+        raise ValueError(f"{kinds} values in {len(bad_frames)} frame(s) (first at frame {int(bad_frames[0])})")
     return array
 
 
@@ -363,14 +366,14 @@ def iter_clips(
         feature_path = root / FEATURES_DIR / f"{clip_id}.npy"
         text_path = root / TEXTS_DIR / f"{clip_id}.txt"
         try:
-            features = check_motion_array(load_array(feature_path), "features", str(feature_path))
+            features = check_motion_array(load_array(feature_path), "features")
         except ValueError as err:
-            problem(clip_id, f"bad features: {err}")
+            problem(clip_id, f"bad features: {feature_path}: {err}")
             continue
         try:
             captions, bad_lines = read_caption_file(text_path)
         except ValueError as err:
-            problem(clip_id, f"bad captions: {err}")
+            problem(clip_id, f"bad captions: {text_path}: {err}")
             continue
         for number, reason in bad_lines:
             problem(f"{clip_id}:line{number}", f"bad caption line: {text_path} line {number}: {reason}")
@@ -501,11 +504,18 @@ def write_clip(
     _check_id(clip_id)
     root = Path(root)
     try:
-        features = check_motion_array(np.asarray(features), "features", f"clip {clip_id} features")
-        if joints is not None:
-            joints = check_motion_array(np.asarray(joints), "joints", f"clip {clip_id} joints")
+        features = check_motion_array(np.asarray(features), "features")
     except ValueError as err:
-        raise UserError(str(err)) from None
+        raise UserError(f"clip {clip_id} features: {err}") from None
+    if joints is not None:
+        try:
+            joints = check_motion_array(np.asarray(joints), "joints")
+        except ValueError as err:
+            raise UserError(f"clip {clip_id} joints: {err}") from None
+        if joints.shape[0] != features.shape[0]:
+            raise UserError(
+                f"clip {clip_id}: joints have {joints.shape[0]} frames, features {features.shape[0]} (must match)"
+            )
     if not captions:
         raise UserError(f"clip {clip_id}: at least one caption is required")
     lines = []
