@@ -23,7 +23,7 @@ import numpy as np
 
 from motion_r1_verl.errors import UserError
 from motion_r1_verl.motion.constants import N_JOINTS
-from motion_r1_verl.motion.rotations import qbetween, qinv, qmul, qrot
+from motion_r1_verl.motion.rotations import cross, qbetween, qinv, qmul, qrot
 from motion_r1_verl.motion.skeleton import FACE_JOINTS, KINEMATIC_CHAIN, PARENTS, RAW_OFFSETS, reference_offsets
 
 
@@ -73,7 +73,7 @@ def facing_directions(joints: np.ndarray, face_joints: tuple[int, int, int, int]
 
 
 def _forward_from_across(across: np.ndarray) -> np.ndarray:
-    forward = np.cross(UP, across)
+    forward = cross(UP, across)
     norm = np.linalg.norm(forward, axis=-1, keepdims=True)
     return np.where(norm > 1e-12, forward / np.maximum(norm, 1e-12), FORWARD)
 

@@ -19,6 +19,13 @@ _ZERO_LENGTH = 1e-12
 _OPPOSITE = 1e-9
 
 
+def cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a x b`` over the last dim (3); several times faster than ``np.cross`` on big batches."""
+    ax, ay, az = a[..., 0], a[..., 1], a[..., 2]
+    bx, by, bz = b[..., 0], b[..., 1], b[..., 2]
+    return np.stack((ay * bz - az * by, az * bx - ax * bz, ax * by - ay * bx), axis=-1)
+
+
 def qmul(q: np.ndarray, r: np.ndarray) -> np.ndarray:
     """Hamilton product ``q * r`` (apply r first, then q)."""
     qw, qx, qy, qz = np.moveaxis(q, -1, 0)
@@ -43,8 +50,8 @@ def qrot(q: np.ndarray, v: np.ndarray) -> np.ndarray:
     """Rotate vectors ``v (..., 3)`` by unit quaternions ``q (..., 4)`` (shapes broadcast)."""
     w = q[..., :1]
     u = q[..., 1:]
-    uv = np.cross(u, v)
-    return v + 2.0 * (w * uv + np.cross(u, uv))
+    uv = cross(u, v)
+    return v + 2.0 * (w * uv + cross(u, uv))
 
 
 def qnormalize(q: np.ndarray) -> np.ndarray:
@@ -60,7 +67,7 @@ def qbetween(u: np.ndarray, v: np.ndarray) -> np.ndarray:
     """
     u, v = np.broadcast_arrays(u, v)
     norms = np.sqrt((u * u).sum(-1) * (v * v).sum(-1))
-    q = np.concatenate(((norms + (u * v).sum(-1))[..., None], np.cross(u, v)), axis=-1)
+    q = np.concatenate(((norms + (u * v).sum(-1))[..., None], cross(u, v)), axis=-1)
     opposite = q[..., 0] <= _OPPOSITE * norms
     zero = norms < _ZERO_LENGTH
     if opposite.any():
@@ -69,7 +76,7 @@ def qbetween(u: np.ndarray, v: np.ndarray) -> np.ndarray:
         helper = np.where(
             (np.abs(uo[:, 0]) < 0.9 * np.linalg.norm(uo, axis=-1))[:, None], [[1.0, 0.0, 0.0]], [[0.0, 1.0, 0.0]]
         )
-        axis = np.cross(uo, helper)
+        axis = cross(uo, helper)
         q[opposite] = np.concatenate((np.zeros((len(uo), 1)), axis), axis=-1)
     if zero.any():
         q[zero] = (1.0, 0.0, 0.0, 0.0)
@@ -124,17 +131,28 @@ def matrix_to_quat(m: np.ndarray) -> np.ndarray:
 
 
 def quat_to_cont6d(q: np.ndarray) -> np.ndarray:
-    """``(..., 4)`` -> ``(..., 6)``: the first two columns of the rotation matrix."""
-    m = quat_to_matrix(q)
-    return np.concatenate((m[..., 0], m[..., 1]), axis=-1)
+    """``(..., 4)`` -> ``(..., 6)``: columns 0 and 1 of ``quat_to_matrix(q)``, ``[m00, m10, m20, m01, m11, m21]``."""
+    w, x, y, z = np.moveaxis(q, -1, 0)
+    two_s = 2.0 / (q * q).sum(-1)
+    return np.stack(
+        (
+            1 - two_s * (y * y + z * z),
+            two_s * (x * y + z * w),
+            two_s * (x * z - y * w),
+            two_s * (x * y - z * w),
+            1 - two_s * (x * x + z * z),
+            two_s * (y * z + x * w),
+        ),
+        axis=-1,
+    )
 
 
 def cont6d_to_matrix(d6: np.ndarray) -> np.ndarray:
     """``(..., 6)`` -> ``(..., 3, 3)`` by Gram-Schmidt, exactly as HumanML3D (x, then z = x cross y, then y)."""
     x = d6[..., 0:3] / np.linalg.norm(d6[..., 0:3], axis=-1, keepdims=True)
-    z = np.cross(x, d6[..., 3:6])
+    z = cross(x, d6[..., 3:6])
     z = z / np.linalg.norm(z, axis=-1, keepdims=True)
-    y = np.cross(z, x)
+    y = cross(z, x)
     return np.stack((x, y, z), axis=-1)
 
 
