@@ -1,7 +1,74 @@
-"""``motion-r1 render``: placeholder until its issue lands (registers nothing)."""
+"""``motion-r1 render``: stick-figure animation (mp4/gif) or still (png) of one or more motions.
+
+Converts the flags into one call of ``motion_r1_verl.motion.render``; ``.npy`` inputs may hold
+joints (T,22,3) or HumanML3D features (T,263), detected by shape.
+"""
 
 import argparse
+from pathlib import Path
+
+EPILOG = """examples:
+  motion-r1 render data/new_joints/000001.npy --out clip.mp4 --caption "a person walks forward"
+  motion-r1 render gt.npy --compare generated.npy --labels "ground truth,generated" --out cmp.gif
+  motion-r1 render features.npy --out frame.png --frame 40
+"""
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    return None
+    parser = subparsers.add_parser(
+        "render",
+        help="Render a motion .npy (joints or features) to an mp4/gif animation or a png frame.",
+        description=(
+            "Render a motion .npy to a stick-figure animation (.mp4 or .gif) or one frame (.png): floor grid, "
+            "root trajectory, caption; --compare adds panels side by side (e.g. ground truth vs generated). "
+            "Inputs hold joints (T,22,3) metres y-up or HumanML3D features (T,263), detected by shape."
+        ),
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("input", type=Path, metavar="IN.npy", help="motion file: joints (T,22,3) or features (T,263)")
+    parser.add_argument(
+        "--out", type=Path, required=True, help="output file; the suffix picks the format: .mp4, .gif or .png"
+    )
+    parser.add_argument("--caption", default=None, help="text shown above the animation (e.g. the prompt)")
+    parser.add_argument(
+        "--compare",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="OTHER.npy",
+        help="another motion shown side by side (repeat for more panels)",
+    )
+    parser.add_argument(
+        "--labels",
+        default=None,
+        metavar="A,B",
+        help="comma-separated panel titles, one per motion (IN first, then each --compare)",
+    )
+    parser.add_argument("--fps", type=int, default=20, help="frames per second of the animation (HumanML3D: 20)")
+    parser.add_argument(
+        "--frame", type=int, default=None, help="frame index for .png output (default: the middle frame)"
+    )
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from motion_r1_verl.errors import UserError
+    from motion_r1_verl.motion.render import load_motion, render_animation, render_still
+
+    motions = [load_motion(path) for path in (args.input, *args.compare)]
+    labels = [label.strip() for label in args.labels.split(",")] if args.labels else None
+    if labels is not None and len(labels) != len(motions):
+        raise UserError(f"--labels has {len(labels)} names for {len(motions)} motions (one per motion)")
+    if args.fps <= 0:
+        raise UserError(f"--fps must be positive, got {args.fps}")
+    suffix = args.out.suffix.lower()
+    if suffix == ".png":
+        render_still(motions, args.out, frame=args.frame, caption=args.caption, labels=labels)
+        print(f"wrote {args.out} (frame {args.frame if args.frame is not None else max(map(len, motions)) // 2})")
+    elif suffix in (".mp4", ".gif"):
+        n_frames = render_animation(motions, args.out, caption=args.caption, labels=labels, fps=args.fps)
+        print(f"wrote {args.out} ({n_frames} frames, {n_frames / args.fps:.1f}s at {args.fps} fps)")
+    else:
+        raise UserError(f"--out {args.out}: unknown format {suffix or '(none)'!r}, expected .mp4, .gif or .png")
+    return 0

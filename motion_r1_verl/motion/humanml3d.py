@@ -443,6 +443,7 @@ def load_split(
 def _atomic_write_bytes(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.chmod(tmp, 0o644)  # mkstemp makes 0600; data files are meant to be readable like np.save's
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -457,6 +458,7 @@ def save_npy_atomic(path: str | os.PathLike, array: np.ndarray) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.chmod(tmp, 0o644)  # mkstemp makes 0600; data files are meant to be readable like np.save's
     try:
         with os.fdopen(fd, "wb") as handle:
             np.save(handle, array, allow_pickle=False)
