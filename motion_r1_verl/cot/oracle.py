@@ -144,9 +144,16 @@ def _timing(step: dict[str, Any]) -> str:
     return f" (from {step['start'] / FPS:.1f} s to {step['end'] / FPS:.1f} s)"
 
 
+def _simultaneous(step: dict[str, Any]) -> bool:
+    """Steps from the rule-based or LLM decomposer may overlap the previous one ("while ...")."""
+    return step.get("timing") == "with_previous"
+
+
 def _think_sentence(index: int, n: int, step: dict[str, Any]) -> str:
     if n == 1:
         lead = "The person"
+    elif index > 0 and _simultaneous(step):
+        lead = "At the same time, the person"
     elif index == n - 1:
         lead = "Finally, the person"
     else:
@@ -176,5 +183,8 @@ def render_steps(steps: list[dict]) -> tuple[str, str]:
     else:
         intro = f"The description can be broken into {n} sub-actions performed in order."
     think = " ".join([intro, *(_think_sentence(i, n, s) for i, s in enumerate(norm))])
-    plan = "\n".join(f"{i + 1}. {_phrase(s, third_person=False)}" for i, s in enumerate(norm))
+    plan = "\n".join(
+        f"{i + 1}. " + ("at the same time, " if i > 0 and _simultaneous(s) else "") + _phrase(s, third_person=False)
+        for i, s in enumerate(norm)
+    )
     return think, plan

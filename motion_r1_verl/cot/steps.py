@@ -7,8 +7,9 @@ One step is a plain dict in the ``plans.jsonl`` format (see CONTRACTS.md)::
 
 Every source of chains (the synthetic dataset's oracle plans, the rule-based decomposer, an LLM)
 produces this shape, so rendering, verification and the step-level precision/recall all work on one
-type. Two optional keys widen it for free-form captions: ``body_part`` (e.g. "right arm") and
-``phrase`` (the verb phrase as written, used when ``action`` is outside the closed vocabulary).
+type. Optional keys widen it for free-form captions: ``body_part`` (e.g. "right arm"), ``phrase``
+(the verb phrase as written, used when ``action`` is outside the closed vocabulary) and ``timing``
+("after_previous" or "with_previous" for a sub-action overlapping the one before, "while ...").
 """
 
 from __future__ import annotations
@@ -36,8 +37,9 @@ ACTIONS: tuple[str, ...] = (
 SIDES: tuple[str, ...] = ("left", "right", "both")
 DIRECTIONS: tuple[str, ...] = ("forward", "backward", "left", "right", "in_place")
 SPEEDS: tuple[str, ...] = ("slow", "normal", "fast")
+TIMINGS: tuple[str, ...] = ("after_previous", "with_previous")
 STEP_KEYS: tuple[str, ...] = ("action", "side", "direction", "count", "speed", "angle", "start", "end")
-OPTIONAL_KEYS: tuple[str, ...] = ("body_part", "phrase")
+OPTIONAL_KEYS: tuple[str, ...] = ("body_part", "phrase", "timing")
 
 
 def normalize_step(raw: dict[str, Any]) -> dict[str, Any]:
@@ -75,4 +77,6 @@ def normalize_step(raw: dict[str, Any]) -> dict[str, Any]:
         value = raw.get(key)
         if isinstance(value, str) and value.strip():
             step[key] = value.strip()
+    if step.get("timing", TIMINGS[0]) not in TIMINGS:
+        raise ValueError(f"step.timing must be one of {TIMINGS} or absent, got {step['timing']!r}")
     return step

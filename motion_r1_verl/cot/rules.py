@@ -1,0 +1,326 @@
+"""Rule-based caption decomposer: free-form caption -> ordered steps, no LLM needed.
+
+How it works, per sentence:
+
+1. split into clauses on connectors (``then``, ``after that``, ``followed by``, ``before``, ``after``,
+   ``while``, ``and``, commas); a clause without a verb is glued back onto the one before it, so
+   "waves with the left and right hand" stays one step;
+2. order the clauses by time, not by words: "Y after X" and "before X, Y" put X first, "after X, Y"
+   and "Y before X" keep the word order; "while X" marks a step as simultaneous (``with_previous``);
+3. in each clause find the verb (a motion-verb lexicon with inflections, then a suffix fallback for
+   unknown verbs), map it onto the closed action vocabulary where it fits (jog -> run, crouch -> squat,
+   gets up -> stand_up), and read side / direction / count / speed / angle from the words around it
+   ("left hand" is a side, "to the left" a direction, "quarter circle" 90 degrees).
+
+It is a baseline and a fallback, not a parser: ``bench/cot_rules.py`` measures how far it is from the
+synthetic dataset's oracle plans and how often it splits real KIT-ML captions into several steps.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from motion_r1_verl.cot.steps import normalize_step
+
+# lemma -> action in the closed vocabulary (None: keep the verb itself as the action).
+_LEXICON: dict[str, str | None] = {
+    "walk": "walk", "step": "walk", "stroll": "walk", "march": "walk", "pace": "walk", "tiptoe": "walk",
+    "sidestep": "walk", "shuffle": "walk", "limp": "walk", "stride": "walk", "move": None, "go": None,
+    "run": "run", "jog": "run", "sprint": "run", "dash": "run",
+    "turn": "turn", "pivot": "turn", "rotate": "turn",
+    "jump": "jump", "hop": "jump", "leap": "jump", "skip": "jump",
+    "squat": "squat", "crouch": "squat",
+    "sit": "sit_down",
+    "stand": "stand", "rise": "stand_up", "get": None,
+    "wave": "wave",
+    "raise": "raise_arm", "lift": "raise_arm",
+    "kick": "kick",
+    "punch": "punch", "box": "punch", "jab": "punch", "strike": "punch",
+    "bow": "bow",
+    "spin": "spin", "twirl": "spin",
+    "clap": "clap",
+    "stop": "stand", "wait": "stand", "pause": "stand", "remain": "stand", "stay": "stand",
+    **dict.fromkeys(
+        "throw catch stumble kneel dance climb crawl bend lean reach pick grab push pull stretch swing balance "
+        "shake play drink lie fall look point wipe carry hold put place touch perform do make take lower "
+        "circle lunge swim fight dodge duck slide trip jumpjack rub scratch clean stir pour eat open close "
+        "sway wobble bounce roll flap cross tilt nod hit knock sweep brush wash hug answer talk stomp tap "
+        "drift drag use repeat start begin continue return come approach avoid grasp shrug salute juggle "
+        "golf bat skate ski row paddle rock sneak creep hurry tumble flip cartwheel handstand exercise "
+        "fold extend swipe slap mimic act pretend imitate gesture".split(),
+        None,
+    ),
+}  # fmt: skip
+_IRREGULAR: dict[str, str] = {
+    "ran": "run", "sat": "sit", "stood": "stand", "threw": "throw", "thrown": "throw", "got": "get",
+    "spun": "spin", "went": "go", "gone": "go", "took": "take", "taken": "take", "bent": "bend",
+    "knelt": "kneel", "swung": "swing", "hit": "hit", "fell": "fall", "fallen": "fall", "held": "hold",
+    "lay": "lie", "lying": "lie", "laying": "lie", "rose": "rise", "risen": "rise", "caught": "catch",
+    "made": "make", "did": "do", "does": "do", "doing": "do", "leapt": "leap", "came": "come",
+    "goes": "go", "struck": "strike", "ate": "eat", "put": "put", "putting": "put",
+}  # fmt: skip
+_NUMBERS: dict[str, int] = {
+    "once": 1, "twice": 2, "thrice": 3, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
+    "seven": 7, "eight": 8, "nine": 9, "ten": 10, "a couple of": 2, "couple of": 2, "a single": 1,
+}  # fmt: skip
+_BODY = r"(hand|arm|leg|foot|feet|knee|elbow|shoulder|fist|wrist|toe|hip)s?"
+_SUBJECT = re.compile(
+    r"^(?:(?:a|an|the|one|this|that)\s+)?(?:person|man|woman|human|figure|subject|someone|somebody|individual|"
+    r"guy|lady|boy|girl|he|she|they|it|character|people|actor|stick figure)\b\s*"
+)
+_AUX = re.compile(r"^(?:is|are|was|were|does|do|did|will|then|also|again|first|now|just|starts to|begins to)\s+")
+# Connectors, longest first; the named group is the connector, the rest of the split is clause text.
+_CONNECTOR = re.compile(
+    r"\s*(?:,\s*)?\b(?P<c>and then|and after that|after that|afterwards|afterward|followed by|and finally|finally|"
+    r"then|before|after|while|whilst|and|but)\b\s*|\s*(?P<comma>[,;])\s*"
+)
+_SENTENCE = re.compile(r"(?<=[.!?])\s+|\s*[.!?]+$")
+_NONVERB = frozenset(
+    "forward forwards backward backwards left right steps times is his her their its ahead around sideways "
+    "arms hands legs feet slowly quickly fast slow always also as".split()
+)
+
+
+def _lemmas() -> dict[str, str]:
+    """Every inflected form of the lexicon's verbs -> lemma (walks, walking, walked -> walk)."""
+    forms: dict[str, str] = dict(_IRREGULAR)
+    for lemma in _LEXICON:
+        stems = {lemma}
+        if lemma.endswith("e"):
+            stems.add(lemma[:-1])
+        if re.fullmatch(r".*[aeiou][bdgkmnprt]", lemma):
+            stems.add(lemma + lemma[-1])  # step -> stepp(ing/ed)
+        for stem in stems:
+            forms.setdefault(stem + "ing", lemma)
+            forms.setdefault(stem + "ed", lemma)
+        third = lemma + ("es" if lemma.endswith(("s", "sh", "ch", "x", "z", "o")) else "s")
+        if lemma.endswith("y") and lemma[-2] not in "aeiou":
+            third = lemma[:-1] + "ies"
+            forms.setdefault(lemma[:-1] + "ied", lemma)
+        forms.setdefault(third, lemma)
+        forms[lemma] = lemma
+    return forms
+
+
+_FORMS = _lemmas()
+
+
+def _fallback_lemma(word: str) -> str | None:
+    """An unknown word that looks like a verb form (plays, stumbling, tossed) -> rough lemma."""
+    if word in _NONVERB or len(word) < 4 or not word.isalpha():
+        return None
+    if word.endswith("ing") and len(word) > 5:
+        stem = word[:-3]
+        return stem[:-1] if stem[-1] == stem[-2] and stem[-1] not in "ls" else stem
+    if word.endswith("ies"):
+        return word[:-3] + "y"
+    if word.endswith(("ches", "shes", "sses", "xes")):
+        return word[:-2]
+    if word.endswith("s") and not word.endswith("ss"):
+        return word[:-1]
+    return None
+
+
+def _find_verb(words: list[str], allow_fallback: bool) -> tuple[int, str] | None:
+    for index, word in enumerate(words):
+        if word in _FORMS:
+            return index, _FORMS[word]
+    if allow_fallback and words:
+        lemma = _fallback_lemma(words[0])
+        if lemma:
+            return 0, lemma
+    return None
+
+
+def _strip_subject(text: str) -> tuple[str, bool]:
+    """('walks forward', had_subject) for 'a person is walks forward' style clauses."""
+    stripped = _SUBJECT.sub("", text, count=1)
+    had_subject = stripped != text
+    while True:
+        new = _AUX.sub("", stripped, count=1)
+        if new == stripped:
+            return stripped, had_subject
+        stripped = new
+
+
+def _count(text: str, action: str) -> int | None:
+    number = r"(\d+|one|two|three|four|five|six|seven|eight|nine|ten|a couple of|couple of|a single)"
+    unit = r"(steps?|times|paces|jumps|hops|kicks|punches|claps|squats|waves)" if action != "turn" else r"times"
+    match = re.search(rf"\b{number}\s+(?:\w+\s+)?{unit}\b", text)
+    if match:
+        word = match.group(1)
+        return int(word) if word.isdigit() else _NUMBERS[word]
+    match = re.search(r"\b(once|twice|thrice)\b", text)
+    return _NUMBERS[match.group(1)] if match else None
+
+
+def _angle(text: str) -> int | None:
+    match = re.search(r"\b(\d+)\s*-?\s*degrees?\b", text)
+    if match:
+        return int(match.group(1))
+    if re.search(r"\b(quarter)\b", text):
+        return 90
+    if re.search(r"\b(half|around|about face)\b", text):
+        return 180
+    if re.search(r"\b(full (turn|circle|rotation)|360)\b", text):
+        return 360
+    return None
+
+
+def _side(text: str) -> tuple[str | None, str | None]:
+    """(side, body part) from 'left hand', 'both arms', 'his hands'."""
+    match = re.search(rf"\b(?:left and right|right and left|both)\s+(?:\w+\s+)?{_BODY}\b", text)
+    if match:
+        return "both", match.group(0)
+    match = re.search(rf"\b(left|right)\s+{_BODY}\b", text)
+    if match:
+        return match.group(1), match.group(0)
+    match = re.search(r"\b(?:his|her|their|the|its)?\s*(hands|arms|legs|feet|fists)\b", text)
+    if match:
+        return "both", f"both {match.group(1)}"
+    match = re.search(rf"\b{_BODY}\b", text)
+    return None, (match.group(0) if match else None)
+
+
+def _direction(text: str) -> str | None:
+    # "left"/"right" right before a body part is a side, not a direction.
+    text = re.sub(rf"\b(left|right)\s+{_BODY}", " ", text)
+    if re.search(r"\b(counter[- ]?clockwise|anti[- ]?clockwise)\b", text):
+        return "left"
+    if re.search(r"\bclockwise\b", text):
+        return "right"
+    found = re.search(r"\b(in place|on the spot|on the same spot|in one place)\b|\b(forwards?|ahead|straight)\b|"
+                      r"\b(backwards?|back)\b|\b(left)\b|\b(right)\b", text)  # fmt: skip
+    if not found:
+        return None
+    return ("in_place", "forward", "backward", "left", "right")[found.lastindex - 1]
+
+
+def _speed(text: str) -> str | None:
+    if re.search(r"\b(slow|slowly|carefully|gently|cautiously)\b", text):
+        return "slow"
+    if re.search(r"\b(fast|quick|quickly|rapid|rapidly|hurriedly|briskly|energetically)\b", text):
+        return "fast"
+    return None
+
+
+def _canonical(lemma: str, rest: str, side: str | None, body: str | None) -> str:
+    """The closed-vocabulary action for a verb in its clause, or the verb itself."""
+    if lemma == "rise" or (lemma in ("stand", "get") and re.match(r"^(back )?up\b", rest)):
+        return "stand_up"
+    if lemma in ("move", "go") and _direction(rest) in ("forward", "backward", "left", "right"):
+        return "walk"
+    if lemma in ("raise", "lift", "put") and (body is None or re.search(r"arm|hand", body)):
+        if lemma != "put" or re.search(r"\bup\b", rest):
+            return "raise_arm"
+    if lemma == "sit" and re.search(r"\bup\b", rest):
+        return "sit_up"
+    if lemma == "lie" and re.search(r"\bdown\b", rest):
+        return "lie_down"
+    if lemma in ("turn", "rotate") and re.search(r"\b(spin|360|full (turn|circle)|twirl)\b", rest):
+        return "spin"
+    mapped = _LEXICON.get(lemma)
+    return mapped if mapped is not None else lemma
+
+
+def clause_step(clause: str) -> dict[str, Any] | None:
+    """One step from one clause ("a man waves his right hand twice"), or None when it has no verb."""
+    text, had_subject = _strip_subject(clause.strip())
+    words = text.split()
+    found = _find_verb(words, allow_fallback=True)
+    if found is None:
+        return None
+    index, lemma = found
+    rest = " ".join(words[index + 1 :])
+    side, body = _side(rest)
+    action = _canonical(lemma, rest, side, body)
+    step: dict[str, Any] = {"action": action, "phrase": " ".join([lemma, rest]).strip()}
+    if action in ("wave", "raise_arm", "kick", "punch", "clap") or body:
+        step["side"] = side
+    if action in ("walk", "run", "turn", "jump", "spin", "stumble", "move", "go", "step", "crawl", "jog"):
+        step["direction"] = _direction(rest)
+    elif action not in ("wave", "raise_arm", "kick", "punch", "clap", "stand", "sit_down", "stand_up"):
+        step["direction"] = _direction(rest) if not body else None
+    step["count"] = _count(rest, action)
+    step["speed"] = _speed(rest)
+    if action in ("turn", "spin"):
+        step["angle"] = _angle(rest)
+    if body:
+        step["body_part"] = body
+    return normalize_step(step)
+
+
+def _clauses(sentence: str) -> list[tuple[str | None, str]]:
+    """[(connector or None, clause text)] in word order; verbless clauses merged into the previous one."""
+    pieces: list[tuple[str | None, str]] = []
+    position, connector = 0, None
+    for match in _CONNECTOR.finditer(sentence):
+        if match.start() > position or match.start() == 0:
+            text = sentence[position : match.start()].strip()
+            if text:
+                pieces.append((connector, text))
+                connector = None
+        word = match.group("c") or match.group("comma")
+        connector = word if connector is None or word not in ",;" else connector
+        position = match.end()
+    tail = sentence[position:].strip()
+    if tail:
+        pieces.append((connector, tail))
+    merged: list[tuple[str | None, str]] = []
+    for conn, text in pieces:
+        stripped, had_subject = _strip_subject(text)
+        has_verb = _find_verb(stripped.split(), allow_fallback=had_subject or conn not in ("and", ",", ";", None))
+        if merged and (has_verb is None or stripped.split()[0] in _NONVERB):
+            prev_conn, prev_text = merged[-1]
+            glue = conn if conn not in (None, ",", ";") else ","
+            merged[-1] = (prev_conn, f"{prev_text} {glue} {text}")
+        else:
+            merged.append((conn, text))
+    return merged
+
+
+def _order(clauses: list[tuple[str | None, dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Temporal order of (connector, step) pairs of one sentence (see module docstring)."""
+    ordered: list[dict[str, Any]] = []
+    held: list[dict[str, Any]] = []  # "before X, Y": X waits until Y is placed
+    for position, (conn, step) in enumerate(clauses):
+        if conn in ("while", "whilst"):
+            if position == 0:
+                held_step = dict(step)
+                held.append(held_step | {"timing": "with_previous"})
+                continue
+            ordered.append(step | {"timing": "with_previous"})
+        elif conn == "after" and position > 0:
+            ordered.insert(max(len(ordered) - 1, 0), step)  # "Y after X": X happened first
+        elif conn == "before" and position == 0:
+            held.append(step)
+        else:
+            ordered.append(step)
+            if held:
+                ordered.extend(held)
+                held = []
+    ordered.extend(held)
+    return ordered
+
+
+def decompose_caption(caption: str) -> list[dict[str, Any]]:
+    """Ordered steps of a free-form caption; empty when no clause has a recognisable verb.
+
+    >>> [s["action"] for s in decompose_caption("After squatting twice, a man jumps forward.")]
+    ['squat', 'jump']
+    >>> [s["action"] for s in decompose_caption("a person waves before he sits down")]
+    ['wave', 'sit_down']
+    """
+    text = caption.lower().replace("/", " ").replace("-", " ").replace("\u2019", "'")
+    text = re.sub(r"\s+", " ", text).strip()
+    steps: list[dict[str, Any]] = []
+    for sentence in _SENTENCE.split(text):
+        sentence = sentence.strip(" .!?")
+        if not sentence:
+            continue
+        with_steps = [(conn, clause_step(clause)) for conn, clause in _clauses(sentence)]
+        steps.extend(_order([(conn, step) for conn, step in with_steps if step is not None]))
+    for index, step in enumerate(steps):
+        step["timing"] = "after_previous" if index == 0 else step.get("timing", "after_previous")
+    return steps
