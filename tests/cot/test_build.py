@@ -1,0 +1,190 @@
+"""``motion-r1 cot build`` end to end: oracle, rules and llm modes, resume after a kill, the cache."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from motion_r1_verl.cli.main import main
+
+from .chat_server import ChatServer, Reply, caption_of, is_verification, steps_answer, verdict_answer
+from .conftest import PLANS, write_dataset
+
+ROW_KEYS = {"id", "caption", "think", "plan", "steps", "source", "status", "reason"}
+
+
+def read_rows(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def llm_args(server, *extra: str) -> list[str]:
+    return ["--base-url", server.base_url, "--model", "test-model", "--backoff", "0.01", "--no-progress", *extra]
+
+
+def test_oracle_mode(tiny_data, tmp_path, capsys):
+    out = tmp_path / "cot.jsonl"
+    assert main(["cot", "build", "--data", str(tiny_data), "--mode", "oracle", "--out", str(out), "--no-progress"]) == 0
+    rows = read_rows(out)
+    # 4 (id, caption) items: the duplicated caption line of 000003 is kept once.
+    assert [(r["id"], r["status"]) for r in rows] == [("000001", "ok"), ("000001", "ok"), ("000002", "ok"),
+                                                      ("000003", "ok")]  # fmt: skip
+    assert all(set(r) == ROW_KEYS and r["source"] == "oracle" for r in rows)
+    assert rows[0]["steps"] == PLANS["000001"]
+    assert rows[0]["plan"] == "1. walk forward 3 steps\n2. turn 90 degrees to the left\n3. wave the right hand 2 times"
+    assert "4 rows, 4 ok" in capsys.readouterr().out
+    assert not out.with_name("cot.jsonl.partial").exists()
+
+
+def test_oracle_missing_plan_is_a_failed_row(tmp_path):
+    data = write_dataset(tmp_path / "d", {"000001": ["walks"], "000009": ["runs"]}, {"000001": PLANS["000001"]})
+    out = tmp_path / "cot.jsonl"
+    assert main(["cot", "build", "--data", str(data), "--out", str(out), "--no-progress"]) == 0
+    failed = [r for r in read_rows(out) if r["status"] == "failed"]
+    assert len(failed) == 1 and failed[0]["id"] == "000009" and "no plan" in failed[0]["reason"]
+    assert failed[0]["think"] is None and failed[0]["steps"] == []
+
+
+def test_rules_mode(tiny_data, tmp_path):
+    out = tmp_path / "cot.jsonl"
+    assert main(["cot", "build", "--data", str(tiny_data), "--mode", "rules", "--out", str(out), "--no-progress"]) == 0
+    rows = read_rows(out)
+    assert [[s["action"] for s in r["steps"]] for r in rows] == [
+        ["walk", "turn", "wave"], ["walk", "turn", "wave"], ["squat", "jump"], ["kick"]
+    ]  # fmt: skip
+    assert all(r["source"] == "rules" and r["think"].startswith("The description") for r in rows)
+
+
+def test_llm_mode_with_cache(tiny_data, tmp_path, chat_server, capsys):
+    out = tmp_path / "cot.jsonl"
+    argv = ["cot", "build", "--data", str(tiny_data), "--mode", "llm", "--out", str(out), *llm_args(chat_server)]
+    assert main(argv) == 0
+    rows = read_rows(out)
+    assert len(rows) == 4 and all(r["status"] == "ok" and r["source"] == "llm" for r in rows)
+    # 4 distinct captions -> 4 decompositions + 4 verifications.
+    assert len(chat_server.requests) == 8
+    assert "requests=8" in capsys.readouterr().out
+    # Rebuilding from scratch hits the SQLite cache: no new request.
+    out.unlink()
+    assert main(argv) == 0
+    assert len(chat_server.requests) == 8 and read_rows(out) == rows
+    assert "4 from the cache" in capsys.readouterr().out
+
+
+def test_llm_failures_are_recorded_and_transient_ones_retried(tiny_data, tmp_path):
+    broken = {"down": True}
+
+    def responder(req, i):
+        if broken["down"]:
+            return Reply(status=503)
+        if is_verification(req):
+            passed = "kicks" not in req["messages"][-1]["content"]
+            return Reply(content=verdict_answer(passed, "ok" if passed else "kick side is wrong"))
+        return Reply(content=steps_answer(caption_of(req)))
+
+    out = tmp_path / "cot.jsonl"
+    with ChatServer(responder) as server:
+        argv = ["cot", "build", "--data", str(tiny_data), "--mode", "llm", "--out", str(out),
+                *llm_args(server, "--max-retries", "0", "--max-regenerations", "1")]  # fmt: skip
+        assert main(argv) == 0
+        rows = read_rows(out)
+        assert all(r["status"] == "failed" and r["reason"].startswith("request failed") for r in rows)
+        broken["down"] = False  # the endpoint is back: a rerun retries transient failures only
+        assert main(argv) == 0
+        rows = read_rows(out)
+        by_caption = {r["caption"]: r for r in rows}
+        kick = by_caption["a man kicks quickly with his left leg."]
+        assert (
+            kick["status"] == "failed"
+            and kick["reason"] == "verification failed: kick side is wrong (after 2 attempts)"
+        )
+        assert sum(r["status"] == "ok" for r in rows) == 3
+        n_requests = len(server.requests)
+        assert main(argv) == 0  # a verification failure is final: no new request
+        assert len(server.requests) == n_requests
+
+
+def test_torn_journal_line_is_recomputed(tiny_data, tmp_path):
+    out = tmp_path / "cot.jsonl"
+    assert main(["cot", "build", "--data", str(tiny_data), "--mode", "rules", "--out", str(out), "--no-progress"]) == 0
+    rows = read_rows(out)
+    out.unlink()
+    journal = out.with_name("cot.jsonl.partial")
+    journal.write_text(json.dumps(rows[0]) + "\n" + json.dumps(rows[1])[:40])  # killed mid-write
+    assert main(["cot", "build", "--data", str(tiny_data), "--mode", "rules", "--out", str(out), "--no-progress"]) == 0
+    assert read_rows(out) == rows and not journal.exists()
+
+
+def test_killed_mid_run_resumes_with_one_row_per_caption(tmp_path):
+    captions = {f"{i:06d}": [f"a person walks forward {i} steps and then waves the left hand."] for i in range(24)}
+    data = write_dataset(tmp_path / "data", captions, None)
+    out = tmp_path / "cot.jsonl"
+    journal = out.with_name("cot.jsonl.partial")
+
+    def slow(req, i):
+        reply = verdict_answer(True) if is_verification(req) else steps_answer(caption_of(req))
+        return Reply(content=reply, delay=0.05)
+
+    with ChatServer(slow) as server:
+        argv = ["cot", "build", "--data", str(data), "--mode", "llm", "--out", str(out), "--concurrency", "2",
+                *llm_args(server)]  # fmt: skip
+        env = {k: v for k, v in os.environ.items() if k != "MOTION_R1_LLM_API_KEY"} | {"OMP_NUM_THREADS": "1"}
+        proc = subprocess.Popen([sys.executable, "-m", "motion_r1_verl.cli.main", *argv], env=env)
+        try:
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and proc.poll() is None:
+                if journal.exists() and len(journal.read_text().splitlines()) >= 6:
+                    break
+                time.sleep(0.02)
+            assert proc.poll() is None, "the build finished before it could be killed"
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(timeout=10)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        assert not out.exists()
+        done_before = {json.loads(line)["caption"] for line in journal.read_text().splitlines() if line.endswith("}")}
+        assert 6 <= len(done_before) < 24
+        n_before = len(server.decomposition_requests())
+
+        assert main(argv) == 0
+        rows = read_rows(out)
+        assert sorted((r["id"], r["caption"]) for r in rows) == sorted((k, v[0]) for k, v in captions.items())
+        assert all(r["status"] == "ok" for r in rows)
+        # Captions finished before the kill were not asked again.
+        asked_after = [caption_of(r) for r in server.decomposition_requests()[n_before:]]
+        assert not done_before & set(asked_after)
+
+
+@pytest.mark.parametrize("verb", [["cot", "build"], ["cot", "decompose"]])
+def test_help(verb, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main([*verb, "--help"])
+    assert exc.value.code == 0 and "example" in capsys.readouterr().out
+
+
+def test_user_errors_exit_2(tmp_path, tiny_data, capsys, monkeypatch):
+    assert main(["cot", "build", "--data", str(tmp_path / "nope")]) == 2
+    assert "not a folder" in capsys.readouterr().err
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main(["cot", "build", "--data", str(empty), "--mode", "rules"]) == 2
+    assert "texts/" in capsys.readouterr().err
+    monkeypatch.delenv("MOTION_R1_LLM_BASE_URL", raising=False)
+    monkeypatch.delenv("MOTION_R1_LLM_MODEL", raising=False)
+    assert main(["cot", "build", "--data", str(tiny_data), "--mode", "llm"]) == 2
+    assert "--base-url" in capsys.readouterr().err
+    (tiny_data / "plans.jsonl").write_text("not json\n")
+    assert main(["cot", "build", "--data", str(tiny_data), "--out", str(tmp_path / "o.jsonl")]) == 2
+    assert "plans.jsonl:1" in capsys.readouterr().err
+
+
+def test_decompose_verb(capsys):
+    assert main(["cot", "decompose", "after squatting twice, a man jumps forward"]) == 0
+    out = capsys.readouterr().out
+    assert "<output>1. squat 2 times\n2. jump forward</output>" in out
