@@ -76,6 +76,13 @@ def _check_joints_input(joints: np.ndarray) -> np.ndarray:
     return joints
 
 
+def _check_lengths(lengths: np.ndarray) -> np.ndarray:
+    lengths = np.asarray(lengths, dtype=np.float64)
+    if lengths.shape != (N_JOINTS,) or not np.isfinite(lengths).all() or (lengths[1:] <= 0).any():
+        raise UserError(f"target_lengths: expected ({N_JOINTS},) positive bone lengths, got shape {lengths.shape}")
+    return lengths
+
+
 def uniform_skeleton(joints: np.ndarray, target_lengths: np.ndarray = REFERENCE_BONE_LENGTHS) -> np.ndarray:
     """Retarget ``(B, F, 22, 3)`` positions onto bones of ``target_lengths`` (HumanML3D's uniform_skeleton).
 
@@ -97,16 +104,16 @@ def uniform_skeleton(joints: np.ndarray, target_lengths: np.ndarray = REFERENCE_
     return out
 
 
-def canonicalize_joints(joints: np.ndarray) -> np.ndarray:
+def canonicalize_joints(joints: np.ndarray, *, target_lengths: np.ndarray = REFERENCE_BONE_LENGTHS) -> np.ndarray:
     """The positions the features encode: uniform skeleton, on the floor, first root xz at the origin,
     first frame facing +Z. ``(..., F, 22, 3)`` -> same shape, float64."""
     joints = _check_joints_input(joints)
     batch = joints.astype(np.float64).reshape((-1,) + joints.shape[-3:])
-    return _canonicalize(batch).reshape(joints.shape)
+    return _canonicalize(batch, _check_lengths(target_lengths)).reshape(joints.shape)
 
 
-def _canonicalize(joints: np.ndarray) -> np.ndarray:
-    positions = uniform_skeleton(joints)
+def _canonicalize(joints: np.ndarray, target_lengths: np.ndarray) -> np.ndarray:
+    positions = uniform_skeleton(joints, target_lengths)
     positions[..., 1] -= positions[..., 1].min(axis=(1, 2))[:, None, None]
     first = positions[:, 0].copy()  # (B, 22, 3)
     positions[..., 0] -= first[:, 0, 0][:, None, None]
@@ -141,18 +148,25 @@ def _foot_contacts(positions: np.ndarray, threshold: float) -> np.ndarray:
     return ((step * step).sum(-1) < threshold).astype(np.float64)  # (B, T, 4)
 
 
-def features_from_joints(joints: np.ndarray, *, feet_threshold: float = FOOT_CONTACT_VELOCITY_THRESHOLD) -> np.ndarray:
+def features_from_joints(
+    joints: np.ndarray,
+    *,
+    feet_threshold: float = FOOT_CONTACT_VELOCITY_THRESHOLD,
+    target_lengths: np.ndarray = REFERENCE_BONE_LENGTHS,
+) -> np.ndarray:
     """HumanML3D features from joint positions.
 
     Args:
         joints: ``(T+1, 22, 3)`` or ``(B, T+1, 22, 3)`` positions in metres, y up, 20 fps, any
             skeleton scale/placement/facing (SMPL joint order).
         feet_threshold: foot contact when the squared per-frame displacement is below this (m^2).
+        target_lengths: ``(22,)`` bone lengths of the skeleton every clip is put on (index 0 unused).
 
     Returns:
         ``(T, 263)`` or ``(B, T, 263)`` float32.
     """
     joints = _check_joints_input(joints)
+    target_lengths = _check_lengths(target_lengths)
     single = joints.ndim == 3
     batch = joints[None] if single else joints
     # Whole batches at once are memory-bound (big float64 temporaries fall out of cache); groups of
@@ -160,16 +174,16 @@ def features_from_joints(joints: np.ndarray, *, feet_threshold: float = FOOT_CON
     per_chunk = max(1, CHUNK_FRAMES // batch.shape[1])
     features = np.concatenate(
         [
-            _features(batch[start : start + per_chunk].astype(np.float64), feet_threshold)
+            _features(batch[start : start + per_chunk].astype(np.float64), feet_threshold, target_lengths)
             for start in range(0, len(batch), per_chunk)
         ]
     )
     return features[0] if single else features
 
 
-def _features(joints: np.ndarray, feet_threshold: float) -> np.ndarray:
+def _features(joints: np.ndarray, feet_threshold: float, target_lengths: np.ndarray) -> np.ndarray:
     """Unchecked core of ``features_from_joints`` on a float64 batch ``(B, F, 22, 3)``."""
-    positions = _canonicalize(joints)
+    positions = _canonicalize(joints, target_lengths)
     n_batch, n_frames = positions.shape[:2]
     contacts = _foot_contacts(positions, feet_threshold)
     current = positions[:, :-1]  # the T frames that get a feature row
