@@ -78,8 +78,12 @@ _CONNECTOR = re.compile(
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\s*[.!?]+$")
 _NONVERB = frozenset(
     "forward forwards backward backwards left right steps times is his her their its ahead around sideways "
-    "arms hands legs feet slowly quickly fast slow always also as".split()
+    "arms hands legs feet knees shoulders fingers hips objects things stairs circles degrees meters directions "
+    "sides others slowly quickly fast slow always also as something anything nothing everything during ceiling "
+    "this was has".split()
 )
+# "performs a turn", "starts jogging", "gets pushed": the motion is in the word after the light verb.
+_LIGHT_VERBS = frozenset("perform do make take start begin continue keep give execute get go".split())
 
 
 def _lemmas() -> dict[str, str]:
@@ -108,7 +112,7 @@ _FORMS = _lemmas()
 
 def _fallback_lemma(word: str) -> str | None:
     """An unknown word that looks like a verb form (plays, stumbling, tossed) -> rough lemma."""
-    if word in _NONVERB or len(word) < 4 or not word.isalpha():
+    if word in _NONVERB or len(word) < 4 or not word.isalpha() or word.endswith(("thing", "ss", "us", "ous")):
         return None
     if word.endswith("ing") and len(word) > 5:
         stem = word[:-3]
@@ -232,8 +236,14 @@ def clause_step(clause: str) -> dict[str, Any] | None:
     if found is None:
         return None
     index, lemma = found
+    if lemma in _LIGHT_VERBS:
+        head = _find_verb(words[index + 1 : index + 5], allow_fallback=False)
+        if head is not None and head[1] not in _LIGHT_VERBS and not (lemma == "get" and head[1] == "stand"):
+            index, lemma = index + 1 + head[0], head[1]
     rest = " ".join(words[index + 1 :])
     side, body = _side(rest)
+    if body is None:  # "both arms are raised": the body part came before the verb
+        side, body = _side(" ".join(words[:index]))
     action = _canonical(lemma, rest, side, body)
     step: dict[str, Any] = {"action": action, "phrase": " ".join([lemma, rest]).strip()}
     if action in ("wave", "raise_arm", "kick", "punch", "clap") or body:
@@ -270,7 +280,7 @@ def _clauses(sentence: str) -> list[tuple[str | None, str]]:
     merged: list[tuple[str | None, str]] = []
     for conn, text in pieces:
         stripped, had_subject = _strip_subject(text)
-        has_verb = _find_verb(stripped.split(), allow_fallback=had_subject or conn not in ("and", ",", ";", None))
+        has_verb = _find_verb(stripped.split(), allow_fallback=True)
         if merged and (has_verb is None or stripped.split()[0] in _NONVERB):
             prev_conn, prev_text = merged[-1]
             glue = conn if conn not in (None, ",", ";") else ","
