@@ -12,8 +12,12 @@ import json
 import logging
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from motion_r1_verl.errors import UserError
+
+if TYPE_CHECKING:
+    from motion_r1_verl.cot.build import LLMSetup
 
 ENV_BASE_URL = "MOTION_R1_LLM_BASE_URL"
 ENV_MODEL = "MOTION_R1_LLM_MODEL"
@@ -96,7 +100,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     one.set_defaults(func=_decompose)
 
 
-def _llm_setup(args: argparse.Namespace):
+def _llm_setup(args: argparse.Namespace) -> LLMSetup:
     from motion_r1_verl.cot.build import LLMSetup
     from motion_r1_verl.cot.client import ChatClient, ClientConfig
     from motion_r1_verl.cot.llm import LLMConfig

@@ -119,8 +119,9 @@ def test_torn_journal_line_is_recomputed(tiny_data, tmp_path):
     assert read_rows(out) == rows and not journal.exists()
 
 
+@pytest.mark.slow
 def test_killed_mid_run_resumes_with_one_row_per_caption(tmp_path):
-    captions = {f"{i:06d}": [f"a person walks forward {i} steps and then waves the left hand."] for i in range(24)}
+    captions = {f"{i:06d}": [f"a person walks forward {i} steps and then waves the left hand."] for i in range(40)}
     data = write_dataset(tmp_path / "data", captions, None)
     out = tmp_path / "cot.jsonl"
     journal = out.with_name("cot.jsonl.partial")
@@ -149,7 +150,7 @@ def test_killed_mid_run_resumes_with_one_row_per_caption(tmp_path):
                 proc.wait()
         assert not out.exists()
         done_before = {json.loads(line)["caption"] for line in journal.read_text().splitlines() if line.endswith("}")}
-        assert 6 <= len(done_before) < 24
+        assert 6 <= len(done_before) < 40
         n_before = len(server.decomposition_requests())
 
         assert main(argv) == 0
@@ -188,3 +189,10 @@ def test_decompose_verb(capsys):
     assert main(["cot", "decompose", "after squatting twice, a man jumps forward"]) == 0
     out = capsys.readouterr().out
     assert "<output>1. squat 2 times\n2. jump forward</output>" in out
+
+
+def test_decompose_verb_llm(chat_server, capsys):
+    assert main(["cot", "decompose", "a person claps then bows", "--mode", "llm", *llm_args(chat_server)[:-1]]) == 0
+    out = capsys.readouterr().out
+    assert '"attempts": 1' in out and "<output>1. clap\n2. bow</output>" in out
+    assert len(chat_server.requests) == 2
