@@ -8,6 +8,7 @@ config files or the repository.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import os
@@ -53,6 +54,10 @@ def _add_llm_flags(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--no-verify", action="store_true", help="skip the self-verification call")
     group.add_argument("--prompt", default="decompose", help="decomposition prompt: packaged name or .json path")
     group.add_argument("--verify-prompt", default="verify", help="verification prompt: packaged name or .json path")
+    group.add_argument(
+        "--max-tokens", type=int, default=None, help="completion token limit (default: the prompt file's; raise "
+        "it for reasoning models, whose reasoning counts against it)",
+    )  # fmt: skip
     group.add_argument("--price-in", type=float, default=0.0, help="USD per million prompt tokens (cost estimate)")
     group.add_argument("--price-out", type=float, default=0.0, help="USD per million completion tokens")
 
@@ -125,6 +130,11 @@ def _llm_setup(args: argparse.Namespace) -> LLMSetup:
             max_regenerations=args.max_regenerations, min_score=args.min_score, verify=not args.no_verify
         )
         prompt, verify_prompt = load_prompt(args.prompt), load_prompt(args.verify_prompt)
+        if args.max_tokens is not None:
+            if args.max_tokens < 1:
+                raise ValueError(f"--max-tokens must be >= 1, got {args.max_tokens}")
+            prompt = dataclasses.replace(prompt, max_tokens=args.max_tokens)
+            verify_prompt = dataclasses.replace(verify_prompt, max_tokens=args.max_tokens)
     except (ValueError, OSError) as err:
         raise UserError(str(err)) from None
     return LLMSetup(client, prompt, verifier, verify_prompt, config)

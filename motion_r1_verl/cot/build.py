@@ -43,7 +43,7 @@ from motion_r1_verl.cot.prompts import Prompt
 from motion_r1_verl.cot.rules import decompose_caption
 from motion_r1_verl.errors import UserError
 from motion_r1_verl.motion.constants import FPS
-from motion_r1_verl.motion.humanml3d import crop_id, read_caption_file, read_split_ids
+from motion_r1_verl.motion.humanml3d import crop_id, read_caption_file, read_split_ids, write_text_atomic
 
 log = logging.getLogger(__name__)
 
@@ -340,8 +340,12 @@ def build(config: BuildConfig, llm: LLMSetup | None = None) -> BuildReport:
     report.n_ok = sum(row["status"] == "ok" for row in rows)
     report.n_failed = len(rows) - report.n_ok
     report.failures = Counter(str(row["reason"]).split(":")[0] for row in rows if row["status"] != "ok")
+    meta: dict[str, Any] = {"mode": config.mode, "rows": len(rows), "ok": report.n_ok, "failed": report.n_failed}
     if llm is not None:
         report.usage = llm.client.usage.as_dict()
+        meta |= {"prompt_version": llm.cache_version, "model": llm.cache_model, "usage_this_run": report.usage}
+    # Provenance beside the data: which prompt/model produced it (the rows themselves follow CONTRACTS.md).
+    write_text_atomic(config.out_path.with_name(config.out_path.name + ".meta.json"), json.dumps(meta, indent=1))
     return report
 
 

@@ -43,7 +43,7 @@ _LEXICON: dict[str, str | None] = {
     "stop": "stand", "wait": "stand", "pause": "stand", "remain": "stand", "stay": "stand",
     **dict.fromkeys(
         "throw catch stumble kneel dance climb crawl bend lean reach pick grab push pull stretch swing balance "
-        "shake play drink lie fall look point wipe carry hold put place touch perform do make take lower "
+        "shake shove nudge play drink lie fall look point wipe carry hold put place touch perform do make take lower "
         "circle lunge swim fight dodge duck slide trip jumpjack rub scratch clean stir pour eat open close "
         "sway wobble bounce roll flap cross tilt nod hit knock sweep brush wash hug answer talk stomp tap "
         "drift drag use repeat start begin continue return come approach avoid grasp shrug salute juggle "
@@ -66,7 +66,7 @@ _NUMBERS: dict[str, int] = {
 }  # fmt: skip
 _BODY = r"(hand|arm|leg|foot|feet|knee|elbow|shoulder|fist|wrist|toe|hip)s?"
 _SUBJECT = re.compile(
-    r"^(?:(?:a|an|the|one|this|that)\s+)?(?:person|man|woman|human|figure|subject|someone|somebody|individual|"
+    r"^(?:(?:a|an|the|one|this|that)\s+)?(?:\w+ing\s+|\w+ly\s+\w+\s+|old\s+|young\s+|tall\s+)?(?:person|man|woman|human|figure|subject|someone|somebody|individual|"
     r"guy|lady|boy|girl|he|she|they|it|character|people|actor|stick figure)\b\s*"
 )
 _AUX = re.compile(r"^(?:is|are|was|were|does|do|did|will|then|also|again|first|now|just|starts to|begins to)\s+")
@@ -194,8 +194,11 @@ def _direction(text: str) -> str | None:
         return "left"
     if re.search(r"\bclockwise\b", text):
         return "right"
-    found = re.search(r"\b(in place|on the spot|on the same spot|in one place)\b|\b(forwards?|ahead|straight)\b|"
-                      r"\b(backwards?|back)\b|\b(left)\b|\b(right)\b", text)  # fmt: skip
+    found = re.search(
+        r"\b(in place|on the spot|on the same spot|in one place)\b|\b(forwards?|foreward|ahead|straight)\b|"
+        r"\b(backwards?|back)\b|\b(left)\b|\b(right)\b",
+        text,
+    )
     if not found:
         return None
     return ("in_place", "forward", "backward", "left", "right")[found.lastindex - 1]
@@ -236,16 +239,20 @@ def clause_step(clause: str) -> dict[str, Any] | None:
     if found is None:
         return None
     index, lemma = found
+    rest = " ".join(words[index + 1 :])
+    phrase = " ".join([lemma, rest]).strip()
     if lemma in _LIGHT_VERBS:
         head = _find_verb(words[index + 1 : index + 5], allow_fallback=False)
         if head is not None and head[1] not in _LIGHT_VERBS and not (lemma == "get" and head[1] == "stand"):
-            index, lemma = index + 1 + head[0], head[1]
-    rest = " ".join(words[index + 1 :])
+            # "makes four small steps forward": walk, but count/direction come from the whole tail
+            lemma = head[1]
+            if head[0] == 0:
+                rest = " ".join(words[index + 2 :])
     side, body = _side(rest)
     if body is None:  # "both arms are raised": the body part came before the verb
         side, body = _side(" ".join(words[:index]))
     action = _canonical(lemma, rest, side, body)
-    step: dict[str, Any] = {"action": action, "phrase": " ".join([lemma, rest]).strip()}
+    step: dict[str, Any] = {"action": action, "phrase": phrase}
     if action in ("wave", "raise_arm", "kick", "punch", "clap") or body:
         step["side"] = side
     if action in ("walk", "run", "turn", "jump", "spin", "stumble", "move", "go", "step", "crawl", "jog"):

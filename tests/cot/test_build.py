@@ -61,10 +61,14 @@ def test_rules_mode(tiny_data, tmp_path):
 
 def test_llm_mode_with_cache(tiny_data, tmp_path, chat_server, capsys):
     out = tmp_path / "cot.jsonl"
-    argv = ["cot", "build", "--data", str(tiny_data), "--mode", "llm", "--out", str(out), *llm_args(chat_server)]
+    argv = ["cot", "build", "--data", str(tiny_data), "--mode", "llm", "--out", str(out), "--max-tokens", "4096",
+            *llm_args(chat_server)]  # fmt: skip
     assert main(argv) == 0
     rows = read_rows(out)
     assert len(rows) == 4 and all(r["status"] == "ok" and r["source"] == "llm" for r in rows)
+    assert all(r["max_tokens"] == 4096 and r["model"] == "test-model" for r in chat_server.requests)
+    meta = json.loads(out.with_name("cot.jsonl.meta.json").read_text())
+    assert meta["prompt_version"] == "decompose-v1+verify-v1@min3" and meta["ok"] == 4
     # 4 distinct captions -> 4 decompositions + 4 verifications.
     assert len(chat_server.requests) == 8
     assert "requests=8" in capsys.readouterr().out
