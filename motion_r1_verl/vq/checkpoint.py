@@ -1,0 +1,145 @@
+"""VQ-VAE checkpoint folders: write atomically, load by path alone.
+
+A checkpoint is a folder (like a Hugging Face model folder)::
+
+    CKPT/config.json          resolved VQConfig (model + train), the model is rebuilt from it
+    CKPT/model.safetensors    every parameter AND buffer (codebook, EMA sums/counts, init flag)
+    CKPT/Mean.npy, Std.npy    the normalisation the model was trained with
+    CKPT/trainer_state.pt     optional: optimiser, step, RNG states for ``--resume``
+
+Atomicity: the whole folder is written under a temporary name and swapped in with two renames
+(``CKPT`` -> ``CKPT.old``, tmp -> ``CKPT``), so a reader never sees a mix of two steps. A crash between
+the two renames leaves ``CKPT.old``; :func:`recover` puts it back.
+
+``trainer_state.pt`` is read with ``torch.load(weights_only=True)``: tensors, numbers and strings
+only, no arbitrary unpickling.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from motion_r1_verl.errors import UserError
+from motion_r1_verl.motion.normalization import Normalizer
+from motion_r1_verl.vq.config import VQConfig
+from motion_r1_verl.vq.model import MotionVQVAE
+
+CONFIG_NAME = "config.json"
+WEIGHTS_NAME = "model.safetensors"
+STATE_NAME = "trainer_state.pt"
+FORMAT_TAG = "motion_r1_verl.vq/1"
+
+
+def pick_device(device: str | torch.device | None = None) -> torch.device:
+    """The device given, else CUDA when available, else CPU (chosen once, at the edge)."""
+    if device is not None:
+        return torch.device(device)
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def _old_path(path: Path) -> Path:
+    return path.with_name(path.name + ".old")
+
+
+def recover(path: str | os.PathLike) -> None:
+    """Finish an interrupted swap: ``CKPT.old`` without ``CKPT`` becomes ``CKPT`` again."""
+    path = Path(path)
+    old = _old_path(path)
+    if old.is_dir() and not path.exists():
+        os.replace(old, path)
+    elif old.is_dir():
+        shutil.rmtree(old)
+
+
+def save_checkpoint(
+    path: str | os.PathLike,
+    model: MotionVQVAE,
+    config: VQConfig,
+    normalizer: Normalizer,
+    trainer_state: dict[str, Any] | None = None,
+    metadata: dict[str, str] | None = None,
+) -> Path:
+    """Write the checkpoint folder ``path`` atomically (see module docstring); returns ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    recover(path)
+    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.tmp-"))
+    try:
+        (tmp / CONFIG_NAME).write_text(
+            json.dumps({"format": FORMAT_TAG, **config.to_dict()}, indent=2, sort_keys=True) + "\n"
+        )
+        tensors = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
+        save_file(tensors, str(tmp / WEIGHTS_NAME), metadata={"format": FORMAT_TAG, **(metadata or {})})
+        normalizer.save(tmp)
+        if trainer_state is not None:
+            torch.save(trainer_state, tmp / STATE_NAME)
+        # mkdtemp/mkstemp create owner-only entries; a checkpoint is meant to be shared.
+        os.chmod(tmp, 0o755)
+        for child in tmp.iterdir():
+            os.chmod(child, 0o644)
+        if path.exists():
+            os.replace(path, _old_path(path))
+        os.replace(tmp, path)
+        shutil.rmtree(_old_path(path), ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return path
+
+
+def load_config(path: str | os.PathLike) -> VQConfig:
+    """The ``VQConfig`` of checkpoint folder ``path``."""
+    path = Path(path)
+    recover(path)
+    config_path = path / CONFIG_NAME
+    if not config_path.is_file():
+        raise UserError(f"{path}: not a VQ checkpoint folder (missing {CONFIG_NAME})")
+    try:
+        data = json.loads(config_path.read_text())
+    except json.JSONDecodeError as err:
+        raise UserError(f"{config_path}: not valid JSON ({err})") from None
+    if data.pop("format", None) != FORMAT_TAG:
+        raise UserError(f"{config_path}: not a motion_r1_verl VQ config (expected format {FORMAT_TAG!r})")
+    try:
+        return VQConfig.from_dict(data)
+    except (TypeError, ValueError) as err:
+        raise UserError(f"{config_path}: invalid VQ config ({err})") from None
+
+
+def load_checkpoint(
+    path: str | os.PathLike, device: str | torch.device = "cpu"
+) -> tuple[MotionVQVAE, VQConfig, Normalizer]:
+    """Rebuild model (eval mode, on ``device``), config and normaliser from folder ``path``."""
+    path = Path(path)
+    config = load_config(path)
+    weights = path / WEIGHTS_NAME
+    if not weights.is_file():
+        raise UserError(f"{path}: missing {WEIGHTS_NAME}")
+    model = MotionVQVAE(config.model)
+    state = load_file(str(weights), device="cpu")
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as err:
+        raise UserError(f"{weights}: weights do not match {CONFIG_NAME} ({err})") from None
+    normalizer = Normalizer.load(path)
+    if normalizer.dim != config.model.input_dim:
+        raise UserError(f"{path}: Mean/Std have {normalizer.dim} dims, the model expects {config.model.input_dim}")
+    return model.to(device).eval(), config, normalizer
+
+
+def load_trainer_state(path: str | os.PathLike) -> dict[str, Any]:
+    """The resumable training state of folder ``path`` (safe load: ``weights_only=True``)."""
+    path = Path(path)
+    recover(path)
+    state_path = path / STATE_NAME
+    if not state_path.is_file():
+        raise UserError(f"{path}: no {STATE_NAME} to resume from (was it saved by `motion-r1 vq train`?)")
+    return torch.load(state_path, map_location="cpu", weights_only=True)

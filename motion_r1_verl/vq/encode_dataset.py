@@ -1,0 +1,114 @@
+"""Encode a HumanML3D-format folder into ``codes.jsonl`` (one ``{"id": ..., "codes": [...]}`` per clip).
+
+Which clips: every id of the split files (default: all of train/val/test/test_heldout that exist),
+read with the standard reader (40..196 frames, caption crops expanded into their own ``id@s-e``
+clips, so rows join with the CoT data by id). Lengths are trimmed to a multiple of 4 frames
+(``MotionCodec`` ``tail="trim"``).
+
+Resumable and atomic: rows are appended (and flushed) to ``OUT.partial`` batch by batch; a rerun
+reads the ids already there (a torn last line is dropped) and encodes only the rest; the finished
+file is renamed to ``OUT``. A finished ``OUT`` is never overwritten unless ``overwrite=True``.
+
+Run: ``motion-r1 vq encode --data DIR --ckpt runs/vq --out codes.jsonl``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+from motion_r1_verl.errors import UserError
+from motion_r1_verl.motion.humanml3d import SPLITS, MotionClip, load_split
+from motion_r1_verl.vq.codec import MotionCodec
+
+logger = logging.getLogger(__name__)
+
+# Clips per flush of the partial file (and per codec call).
+CHUNK = 256
+
+
+@dataclass
+class EncodeReport:
+    """What an encoding run did."""
+
+    out: Path
+    n_written: int
+    """Rows written by this call."""
+    n_resumed: int
+    """Rows found in the partial file of an interrupted run and kept."""
+    n_skipped: int
+    """Clips the reader skipped (bad file, out-of-range length), with reasons in the log."""
+
+
+def _read_partial(path: Path) -> tuple[set[str], int]:
+    """Ids of the complete rows of ``path``; truncates a torn last line. Returns (ids, n_rows)."""
+    if not path.exists():
+        return set(), 0
+    done: set[str] = set()
+    good_bytes = 0
+    with path.open("rb") as handle:
+        for raw in handle:
+            if not raw.endswith(b"\n"):
+                break
+            try:
+                row = json.loads(raw)
+                done.add(str(row["id"]))
+            except (json.JSONDecodeError, KeyError, TypeError):
+                break
+            good_bytes += len(raw)
+    with path.open("r+b") as handle:
+        handle.truncate(good_bytes)
+    return done, len(done)
+
+
+def encode_dataset(
+    data_dir: str | os.PathLike,
+    codec: MotionCodec,
+    out: str | os.PathLike,
+    splits: tuple[str, ...] | None = None,
+    *,
+    overwrite: bool = False,
+    progress: bool = True,
+) -> EncodeReport:
+    """Write ``out`` (codes.jsonl) for the clips of ``splits`` of ``data_dir`` (see module docstring)."""
+    data_dir, out = Path(data_dir), Path(out)
+    if out.exists() and not overwrite:
+        raise UserError(f"{out} already exists (a finished encoding); pass overwrite / --overwrite to redo it")
+    chosen = splits if splits is not None else tuple(s for s in SPLITS if (data_dir / f"{s}.txt").is_file())
+    if not chosen:
+        raise UserError(f"{data_dir}: no split files ({', '.join(f'{s}.txt' for s in SPLITS)})")
+    clips: dict[str, MotionClip] = {}
+    n_skipped = 0
+    for split in chosen:
+        split_clips, report = load_split(data_dir, split)
+        n_skipped += len(report.skipped)
+        for clip in split_clips:
+            clips.setdefault(clip.id, clip)
+    partial = out.with_name(out.name + ".partial")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    done, n_resumed = _read_partial(partial)
+    todo = [c for cid, c in clips.items() if cid not in done]
+    if n_resumed:
+        logger.info("%s: resuming, %d rows already encoded, %d to go", partial, n_resumed, len(todo))
+    n_written = 0
+    with (
+        partial.open("a", encoding="utf-8") as handle,
+        tqdm(total=len(clips), initial=len(clips) - len(todo), desc="vq encode", disable=not progress) as bar,
+    ):
+        for start in range(0, len(todo), CHUNK):
+            chunk = todo[start : start + CHUNK]
+            codes = codec.encode([c.features for c in chunk])
+            handle.write(
+                "".join(json.dumps({"id": c.id, "codes": k.tolist()}) + "\n" for c, k in zip(chunk, codes, strict=True))
+            )
+            handle.flush()
+            os.fsync(handle.fileno())
+            n_written += len(chunk)
+            bar.update(len(chunk))
+    os.replace(partial, out)
+    return EncodeReport(out=out, n_written=n_written, n_resumed=n_resumed, n_skipped=n_skipped)

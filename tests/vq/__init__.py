@@ -1,0 +1,1 @@
+"""Tests of motion_r1_verl.vq."""

@@ -1,0 +1,122 @@
+"""VQ-VAE training: exact resume, training lowers the error, atomic checkpoints, CLI train/encode."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from motion_r1_verl.cli.main import main
+from motion_r1_verl.errors import UserError
+from motion_r1_verl.vq.checkpoint import STATE_NAME, load_checkpoint, load_trainer_state, recover
+from motion_r1_verl.vq.codec import MotionCodec
+from motion_r1_verl.vq.config import preset
+from motion_r1_verl.vq.encode_dataset import encode_dataset
+from motion_r1_verl.vq.train import lr_at, train_vq
+
+from .conftest import tiny_config
+
+
+def test_resume_continues_exactly(tiny_dataset, tmp_path):
+    straight = train_vq(tiny_dataset, tmp_path / "a", tiny_config(steps=6), device="cpu", progress=False)
+    first = train_vq(tiny_dataset, tmp_path / "b", tiny_config(steps=6), stop_at=3, device="cpu", progress=False)
+    assert first.step == 3 and first.stopped_early
+    # scramble the global RNG: the resumed run must restore it from the training state
+    torch.manual_seed(999)
+    second = train_vq(tiny_dataset, tmp_path / "b", resume=True, device="cpu", progress=False)
+    assert second.step == 6 and not second.stopped_early
+    assert len(straight.losses) == 6
+    assert first.losses + second.losses == straight.losses
+    model_a, _, _ = load_checkpoint(tmp_path / "a")
+    model_b, _, _ = load_checkpoint(tmp_path / "b")
+    for (k, v), (_, w) in zip(model_a.state_dict().items(), model_b.state_dict().items(), strict=True):
+        assert torch.equal(v, w), k
+    state = load_trainer_state(tmp_path / "b")
+    assert state["step"] == 6 and "optimizer" in state and "sampler_rng" in state
+
+
+def test_training_lowers_reconstruction_error(tiny_dataset, tmp_path):
+    config = tiny_config(steps=80, lr_milestones=(70,))
+    before = train_vq(tiny_dataset, tmp_path / "c", config, stop_at=1, device="cpu", progress=False)
+    after = train_vq(tiny_dataset, tmp_path / "c", resume=True, device="cpu", progress=False)
+    assert before.last_val is not None and after.last_val is not None
+    # 80 steps of a 32-code model: a clear but modest gain on held-out clips (measured: 0.82 -> 0.71)
+    assert after.last_val.feature_l1 < 0.92 * before.last_val.feature_l1
+    assert np.mean(after.losses[-10:]) < 0.9 * np.mean(before.losses + after.losses[:4])
+    assert after.last_val.usage > 0.2, "the dead-code reset should keep a good part of the codebook in use"
+
+
+def test_fresh_run_refuses_existing_checkpoint(tiny_checkpoint, tiny_dataset):
+    with pytest.raises(UserError, match="--resume"):
+        train_vq(tiny_dataset, tiny_checkpoint, tiny_config(), device="cpu", progress=False)
+
+
+def test_lr_schedule_warmup_then_step_decay():
+    config = preset("t2m-gpt")
+    assert lr_at(0, config) == pytest.approx(2e-4 / 1000)
+    assert lr_at(999, config) == pytest.approx(2e-4)
+    assert lr_at(199_999, config) == pytest.approx(2e-4)
+    assert lr_at(200_000, config) == pytest.approx(2e-4 * 0.05)
+
+
+def test_interrupted_swap_is_recovered(tiny_checkpoint, tmp_path):
+    import shutil
+
+    ckpt = tmp_path / "ckpt"
+    shutil.copytree(tiny_checkpoint, tmp_path / "ckpt.old")  # crash after CKPT -> CKPT.old, before tmp -> CKPT
+    recover(ckpt)
+    assert (ckpt / "model.safetensors").is_file() and not (tmp_path / "ckpt.old").exists()
+    MotionCodec.from_pretrained(ckpt, device="cpu")
+
+
+def test_encode_dataset_resumes_after_a_torn_write(tiny_checkpoint, tiny_dataset, tmp_path):
+    codec = MotionCodec.from_pretrained(tiny_checkpoint, device="cpu")
+    out = tmp_path / "codes.jsonl"
+    full = encode_dataset(tiny_dataset, codec, tmp_path / "full.jsonl", progress=False)
+    rows = [json.loads(line) for line in (tmp_path / "full.jsonl").read_text().splitlines()]
+    assert full.n_written == len(rows) == 36
+    partial = tmp_path / "codes.jsonl.partial"
+    partial.write_text(json.dumps(rows[0]) + "\n" + json.dumps(rows[1])[:15])  # a torn second line
+    report = encode_dataset(tiny_dataset, codec, out, progress=False)
+    assert report.n_resumed == 1 and report.n_written == 35 and not partial.exists()
+    again = [json.loads(line) for line in out.read_text().splitlines()]
+    assert sorted(again, key=lambda r: r["id"]) == sorted(rows, key=lambda r: r["id"])
+    with pytest.raises(UserError, match="already exists"):
+        encode_dataset(tiny_dataset, codec, out, progress=False)
+
+
+@pytest.mark.parametrize("argv", [["vq", "--help"], ["vq", "train", "--help"], ["vq", "encode", "--help"]])
+def test_cli_help(argv, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 0
+    assert "example" in capsys.readouterr().out
+
+
+def test_cli_train_resume_encode(tiny_dataset, tmp_path, capsys):
+    ckpt = tmp_path / "vq"
+    assert main(["vq", "train", "--data", str(tiny_dataset), "--out", str(ckpt), "--steps", "2", "--quiet"]) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["step"] == 2 and "val_mpjpe_mm" in summary
+    assert (
+        main(["vq", "train", "--data", str(tiny_dataset), "--out", str(ckpt), "--resume", "--steps", "3", "--quiet"])
+        == 0
+    )
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["step"] == 3
+    assert (ckpt / STATE_NAME).is_file()
+    assert json.loads((ckpt / "config.json").read_text())["model"]["width"] == preset("small").model.width
+    out = tmp_path / "codes.jsonl"
+    argv = ["vq", "encode", "--data", str(tiny_dataset), "--ckpt", str(ckpt), "--out", str(out), "--quiet"]
+    assert main(argv) == 0
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(rows) == 36 and all(set(r) == {"id", "codes"} and r["codes"] for r in rows)
+    assert main(argv) == 2  # finished output is not overwritten
+    assert "already exists" in capsys.readouterr().err
+
+
+def test_cli_user_errors_exit_2(tmp_path, capsys):
+    assert main(["vq", "train", "--data", str(tmp_path / "nope"), "--out", str(tmp_path / "o"), "--quiet"]) == 2
+    assert "error" in capsys.readouterr().err
+    assert main(["vq", "encode", "--data", str(tmp_path), "--ckpt", str(tmp_path), "--out", "x.jsonl"]) == 2
