@@ -14,7 +14,8 @@ Resuming: each finished row is appended (and flushed) to ``<out>.partial`` as it
 ``<out>`` is written at the end in input order, through a temp file and ``os.replace``, and the
 journal is removed. A rerun reads the previous ``<out>`` and any journal (a torn last line from a kill
 is dropped), keeps the rows it already has, and computes only the rest, so every (id, caption)
-appears exactly once. Failed rows are kept too, except failures of the HTTP request itself (the
+appears exactly once. ``<out>.meta.json`` records the mode, prompt version and model; rows made with
+a different one are recomputed, not reused. Failed rows are kept too, except failures of the HTTP request itself (the
 endpoint was down: nothing about the caption was wrong), which a rerun retries; ``retry_failed``
 retries all of them. LLM outcomes are also cached by (prompt version, model, caption), so duplicate
 captions cost one call and a rebuild after deleting ``<out>`` costs none.
@@ -249,6 +250,16 @@ def _read_rows(path: Path) -> Iterator[dict[str, Any]]:
                 yield row
 
 
+def _read_meta(path: Path) -> dict[str, Any] | None:
+    if not path.is_file():
+        return None
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return None
+    return meta if isinstance(meta, dict) else None
+
+
 def _keep(row: dict[str, Any], retry_failed: bool) -> bool:
     if row.get("status") == "ok":
         return True
@@ -301,12 +312,22 @@ def build(config: BuildConfig, llm: LLMSetup | None = None) -> BuildReport:
     plans = read_plans(config.plans_path) if config.mode == "oracle" else {}
 
     journal_path = config.out_path.with_name(config.out_path.name + ".partial")
+    meta_path = config.out_path.with_name(config.out_path.name + ".meta.json")
+    signature = {"mode": config.mode}
+    if llm is not None:
+        signature |= {"prompt_version": llm.cache_version, "model": llm.cache_model}
     wanted = {item.key for item in items}
     done: dict[tuple[str, str], dict[str, Any]] = {}
-    for row in [*_read_rows(config.out_path), *_read_rows(journal_path)]:
-        key = (row["id"], row["caption"])
-        if key in wanted and row.get("source") == config.mode and _keep(row, config.retry_failed):
-            done[key] = row
+    previous = _read_meta(meta_path)
+    if previous is not None and {k: previous.get(k) for k in signature} != signature:
+        log.warning("%s was built with %s, now %s: recomputing every row", config.out_path, previous, signature)
+    else:
+        for row in [*_read_rows(config.out_path), *_read_rows(journal_path)]:
+            key = (row["id"], row["caption"])
+            if key in wanted and row.get("source") == config.mode and _keep(row, config.retry_failed):
+                done[key] = row
+    # Written before any row: a resumed run can tell whose rows the journal holds.
+    write_text_atomic(meta_path, json.dumps(signature | {"complete": False}, indent=1))
     report.reused = len(done)
     todo = [item for item in items if item.key not in done]
 
@@ -340,12 +361,12 @@ def build(config: BuildConfig, llm: LLMSetup | None = None) -> BuildReport:
     report.n_ok = sum(row["status"] == "ok" for row in rows)
     report.n_failed = len(rows) - report.n_ok
     report.failures = Counter(str(row["reason"]).split(":")[0] for row in rows if row["status"] != "ok")
-    meta: dict[str, Any] = {"mode": config.mode, "rows": len(rows), "ok": report.n_ok, "failed": report.n_failed}
+    meta = signature | {"complete": True, "rows": len(rows), "ok": report.n_ok, "failed": report.n_failed}
     if llm is not None:
         report.usage = llm.client.usage.as_dict()
-        meta |= {"prompt_version": llm.cache_version, "model": llm.cache_model, "usage_this_run": report.usage}
+        meta["usage_this_run"] = report.usage
     # Provenance beside the data: which prompt/model produced it (the rows themselves follow CONTRACTS.md).
-    write_text_atomic(config.out_path.with_name(config.out_path.name + ".meta.json"), json.dumps(meta, indent=1))
+    write_text_atomic(meta_path, json.dumps(meta, indent=1))
     return report
 
 

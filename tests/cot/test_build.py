@@ -77,6 +77,11 @@ def test_llm_mode_with_cache(tiny_data, tmp_path, chat_server, capsys):
     assert main(argv) == 0
     assert len(chat_server.requests) == 8 and read_rows(out) == rows
     assert "4 from the cache" in capsys.readouterr().out
+    # Another model on the same output: the old rows are not reused, every caption is asked again.
+    argv[argv.index("test-model")] = "other-model"
+    assert main(argv) == 0
+    assert len(chat_server.requests) == 16
+    assert "0 reused" in capsys.readouterr().out
 
 
 def test_llm_failures_are_recorded_and_transient_ones_retried(tiny_data, tmp_path):
