@@ -115,12 +115,18 @@ def _count(step: dict[str, Any]) -> str:
 
 
 def _phrase(step: dict[str, Any], third_person: bool) -> str:
-    """The step as a verb phrase, e.g. 'walk forward 3 steps slowly'."""
+    """The step as a verb phrase, e.g. 'walk forward 3 steps slowly'.
+
+    A step that carries its own ``phrase`` (rule-based and LLM chains: the caption's words) is said in
+    those words; the templates are for structured plans, whose attributes are all there is.
+    """
     action = step["action"]
+    if step.get("phrase"):
+        return _third_person(step["phrase"]) if third_person else step["phrase"]
     if action in _VERB:
         verb = _VERB[action][1 if third_person else 0]
     else:
-        base = step.get("phrase") or action.replace("_", " ")
+        base = action.replace("_", " ")
         verb = _third_person(base) if third_person else base
     words = [verb, _object(step), _direction(step), _count(step), _SPEED_ADVERB.get(step["speed"] or "", "")]
     return " ".join(w for w in words if w)

@@ -127,13 +127,19 @@ def _fallback_lemma(word: str) -> str | None:
 
 
 def _find_verb(words: list[str], allow_fallback: bool) -> tuple[int, str] | None:
-    for index, word in enumerate(words):
-        if word in _FORMS:
-            return index, _FORMS[word]
-    if allow_fallback and words:
+    """(index, lemma) of the clause's verb: a known verb first in the clause, else an unknown verb-like
+    first word ("ends up where it started" is about ending), else the first known verb anywhere."""
+    if not words:
+        return None
+    if words[0] in _FORMS:
+        return 0, _FORMS[words[0]]
+    if allow_fallback:
         lemma = _fallback_lemma(words[0])
         if lemma:
             return 0, lemma
+    for index, word in enumerate(words):
+        if word in _FORMS:
+            return index, _FORMS[word]
     return None
 
 
@@ -187,13 +193,15 @@ def _side(text: str) -> tuple[str | None, str | None]:
     return None, (match.group(0) if match else None)
 
 
-def _direction(text: str) -> str | None:
+def _direction(text: str, rotation: bool = True) -> str | None:
+    """Travel/turn direction; (counter)clockwise counts only for rotations (``rotation``), since for
+    "walks in a circle clockwise" neither left nor right is the truth."""
     # "left"/"right" right before a body part is a side, not a direction.
     text = re.sub(rf"\b(left|right)\s+{_BODY}", " ", text)
     if re.search(r"\b(counter[- ]?clockwise|anti[- ]?clockwise)\b", text):
-        return "left"
+        return "left" if rotation else None
     if re.search(r"\bclockwise\b", text):
-        return "right"
+        return "right" if rotation else None
     found = re.search(
         r"\b(in place|on the spot|on the same spot|in one place)\b|\b(forwards?|foreward|ahead|straight)\b|"
         r"\b(backwards?|back)\b|\b(left)\b|\b(right)\b",
@@ -233,7 +241,7 @@ def _canonical(lemma: str, rest: str, side: str | None, body: str | None) -> str
 
 def clause_step(clause: str) -> dict[str, Any] | None:
     """One step from one clause ("a man waves his right hand twice"), or None when it has no verb."""
-    text, had_subject = _strip_subject(clause.strip())
+    text, _ = _strip_subject(clause.strip())
     words = text.split()
     found = _find_verb(words, allow_fallback=True)
     if found is None:
@@ -255,10 +263,10 @@ def clause_step(clause: str) -> dict[str, Any] | None:
     step: dict[str, Any] = {"action": action, "phrase": phrase}
     if action in ("wave", "raise_arm", "kick", "punch", "clap") or body:
         step["side"] = side
-    if action in ("walk", "run", "turn", "jump", "spin", "stumble", "move", "go", "step", "crawl", "jog"):
-        step["direction"] = _direction(rest)
+    if action in ("walk", "run", "turn", "jump", "spin", "stumble", "move", "go", "crawl"):
+        step["direction"] = _direction(rest, rotation=action in ("turn", "spin"))
     elif action not in ("wave", "raise_arm", "kick", "punch", "clap", "stand", "sit_down", "stand_up"):
-        step["direction"] = _direction(rest) if not body else None
+        step["direction"] = _direction(rest, rotation=False) if not body else None
     step["count"] = _count(rest, action)
     step["speed"] = _speed(rest)
     if action in ("turn", "spin"):
@@ -286,7 +294,7 @@ def _clauses(sentence: str) -> list[tuple[str | None, str]]:
         pieces.append((connector, tail))
     merged: list[tuple[str | None, str]] = []
     for conn, text in pieces:
-        stripped, had_subject = _strip_subject(text)
+        stripped, _ = _strip_subject(text)
         has_verb = _find_verb(stripped.split(), allow_fallback=True)
         if merged and (has_verb is None or stripped.split()[0] in _NONVERB):
             prev_conn, prev_text = merged[-1]

@@ -197,7 +197,7 @@ def test_user_errors_exit_2(tmp_path, tiny_data, capsys, monkeypatch):
 def test_decompose_verb(capsys):
     assert main(["cot", "decompose", "after squatting twice, a man jumps forward"]) == 0
     out = capsys.readouterr().out
-    assert "<output>1. squat 2 times\n2. jump forward</output>" in out
+    assert "<output>1. squat twice\n2. jump forward</output>" in out
 
 
 def test_decompose_verb_llm(chat_server, capsys):
