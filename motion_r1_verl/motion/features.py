@@ -42,9 +42,9 @@ import torch
 from scipy.ndimage import gaussian_filter1d
 
 from motion_r1_verl.errors import UserError
-from motion_r1_verl.motion.constants import FEATURE_DIM, N_JOINTS, RIC_SLICE
+from motion_r1_verl.motion.constants import FEATURE_DIM, N_JOINTS, RIC_SLICE, ROT_SLICE
 from motion_r1_verl.motion.kinematics import ROTATION_PARENTS
-from motion_r1_verl.motion.rotations import qbetween
+from motion_r1_verl.motion.rotations import cont6d_to_quat, qbetween
 from motion_r1_verl.motion.skeleton import (
     FACE_JOINTS,
     FOOT_CONTACT_VELOCITY_THRESHOLD,
@@ -373,3 +373,30 @@ def joints_from_features(features: np.ndarray | torch.Tensor, *, check: bool = T
     out_dtype = features.dtype if np.issubdtype(features.dtype, np.floating) else np.float32
     joints = _joints_from_features_torch(torch.from_numpy(np.asarray(features, dtype=np.float64)))
     return joints.numpy().astype(out_dtype)
+
+
+def rotations_from_features(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Local joint rotations and root positions stored in features (HumanML3D's recover_from_rot inputs).
+
+    Args:
+        features: ``(..., T, 263)``.
+
+    Returns:
+        ``(rotations (..., T, 22, 4), root_positions (..., T, 3))`` float64, such that
+        ``kinematics.forward_kinematics(rotations, root_positions)`` poses the reference skeleton like
+        ``joints_from_features(features)`` (the root rotation is the integrated facing, the others the
+        6-D rotation features). Useful where rotations are wanted without running IK again (BVH export).
+    """
+    features = np.asarray(features)
+    if features.ndim < 2 or features.shape[-1] != FEATURE_DIM or features.shape[-2] < 1:
+        raise UserError(f"features: expected shape (..., T, {FEATURE_DIM}) with T >= 1, got {features.shape}")
+    if not np.isfinite(features).all():
+        raise UserError("features contain NaN or inf")
+    half_angle, root = recover_root(torch.from_numpy(features.astype(np.float64)))
+    half_angle = half_angle.numpy()
+    rotations = np.zeros(features.shape[:-1] + (N_JOINTS, 4))
+    rotations[..., 0, 0] = np.cos(half_angle)
+    rotations[..., 0, 2] = np.sin(half_angle)
+    six_d = features[..., ROT_SLICE].astype(np.float64).reshape(features.shape[:-1] + (N_JOINTS - 1, 6))
+    rotations[..., 1:, :] = cont6d_to_quat(six_d)
+    return rotations, root.numpy()

@@ -6,7 +6,12 @@ import torch
 
 from motion_r1_verl.errors import UserError
 from motion_r1_verl.motion.constants import FEATURE_DIM, FEATURE_GROUPS
-from motion_r1_verl.motion.features import canonicalize_joints, features_from_joints, joints_from_features
+from motion_r1_verl.motion.features import (
+    canonicalize_joints,
+    features_from_joints,
+    joints_from_features,
+    rotations_from_features,
+)
 from motion_r1_verl.motion.kinematics import bone_lengths, facing_directions, forward_kinematics
 from motion_r1_verl.motion.rotations import qmul, qrot
 from motion_r1_verl.motion.skeleton import REFERENCE_BONE_LENGTHS, reference_offsets
@@ -93,6 +98,21 @@ def test_features_with_the_clips_own_bone_lengths_match_to_float_precision(real)
     assert err <= 2e-5
 
 
+def test_real_rotation_features_pose_the_skeleton_like_new_joints(real):
+    """HumanML3D's recover_from_rot: FK of the REAL 6-D rotation features gives new_joints. This pins our
+    FK convention (rotation at the joint a bone ends in, collar chains turning from the root) to theirs."""
+    joints, features = real
+    err = np.abs(forward_kinematics(*rotations_from_features(features)) - joints).max()
+    print(f"\nFK(real rotation features) vs new_joints max abs error: {err:.2e} m")
+    assert err <= 1e-4  # ~1.2e-5: REFERENCE_BONE_LENGTHS' 5 decimals
+
+
+def test_our_rotation_features_pose_the_skeleton():
+    motion = spinning_walk()
+    posed = forward_kinematics(*rotations_from_features(features_from_joints(motion)))
+    np.testing.assert_allclose(posed, canonicalize_joints(motion)[:-1], atol=1e-6)
+
+
 def test_round_trip_real_clip(real):
     joints, _ = real
     again = joints_from_features(features_from_joints(joints))
@@ -156,6 +176,24 @@ def test_foot_contacts_and_velocities_of_a_still_pose():
     assert kicking[-1, 7, 2] > 0.5
     contacts = features_from_joints(kicking)[:, FEATURE_GROUPS["contacts"]]
     np.testing.assert_array_equal(contacts, np.tile([0.0, 0.0, 1.0, 1.0], (9, 1)))
+
+
+def test_degenerate_poses_give_finite_consistent_features():
+    # A shin pointing straight up (exactly against its rest direction: no unique shortest arc) and a
+    # zero-length toe bone: HumanML3D would produce NaN; we give a 180-degree turn / the rest direction.
+    rest = forward_kinematics(np.tile([1.0, 0, 0, 0], (6, 22, 1)), np.tile([0.0, 0.95, 0.0], (6, 1)))
+    rest[:, :, 2] += 0.05 * np.arange(6)[:, None]  # walking forward
+    pose = rest.copy()
+    pose[:, 7] = pose[:, 4] + (pose[:, 4] - pose[:, 7])  # left ankle above the knee
+    pose[:, 10] = pose[:, 7] + (rest[:, 10] - rest[:, 7])
+    pose[:, 11] = pose[:, 8]  # right toe on the right ankle
+    features = features_from_joints(pose)
+    assert np.isfinite(features).all()
+    canonical = canonicalize_joints(pose)
+    # The zero-length toe bone got its rest direction (forward) at the reference length.
+    np.testing.assert_allclose(canonical[:, 11] - canonical[:, 8], np.tile([0, 0, REFERENCE_BONE_LENGTHS[11]], (6, 1)))
+    np.testing.assert_allclose(joints_from_features(features), canonical[:-1], atol=1e-5)
+    np.testing.assert_allclose(forward_kinematics(*rotations_from_features(features)), canonical[:-1], atol=1e-5)
 
 
 def test_joints_from_features_torch_is_differentiable():
