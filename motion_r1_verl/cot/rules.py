@@ -77,13 +77,13 @@ _CONNECTOR = re.compile(
 )
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\s*[.!?]+$")
 _NONVERB = frozenset(
-    "forward forwards backward backwards left right steps times is his her their its ahead around sideways "
+    "forward forwards backward backwards left right times is his her their its ahead around sideways "
     "arms hands legs feet knees shoulders fingers hips objects things stairs circles degrees meters directions "
     "sides others slowly quickly fast slow always also as something anything nothing everything during ceiling "
     "this was has".split()
 )
 # "performs a turn", "starts jogging", "gets pushed": the motion is in the word after the light verb.
-_LIGHT_VERBS = frozenset("perform do make take start begin continue keep give execute get go".split())
+_LIGHT_VERBS = frozenset("perform do make take start begin continue keep give execute get go throw".split())
 
 
 def _lemmas() -> dict[str, str]:
@@ -186,6 +186,9 @@ def _side(text: str) -> tuple[str | None, str | None]:
     match = re.search(rf"\b(left|right)\s+{_BODY}\b", text)
     if match:
         return match.group(1), match.group(0)
+    match = re.search(r"\b(left|right)\s+(?:\w+\s+)?(kick|punch|hook|jab|uppercut)s?\b", text)
+    if match:
+        return match.group(1), f"{match.group(1)} {'leg' if match.group(2) == 'kick' else 'arm'}"
     match = re.search(r"\b(?:his|her|their|the|its)?\s*(hands|arms|legs|feet|fists)\b", text)
     if match:
         return "both", f"both {match.group(1)}"
@@ -224,11 +227,17 @@ def _canonical(lemma: str, rest: str, side: str | None, body: str | None) -> str
     """The closed-vocabulary action for a verb in its clause, or the verb itself."""
     if lemma == "rise" or (lemma in ("stand", "get") and re.match(r"^(back )?up\b", rest)):
         return "stand_up"
+    if lemma == "back" and re.match(r"^(up|away|off)\b", rest):
+        return "walk"  # "backs up": walks backward
     if lemma in ("move", "go") and _direction(rest) in ("forward", "backward", "left", "right"):
         return "walk"
     if lemma in ("raise", "lift", "put") and (body is None or re.search(r"arm|hand", body)):
         if lemma != "put" or re.search(r"\bup\b", rest):
             return "raise_arm"
+    if lemma == "take" and re.match(r"^(a )?seat\b", rest):
+        return "sit_down"
+    if lemma == "bend" and re.search(r"\b(forward|at the waist|over)\b", rest) and not body:
+        return "bow"
     if lemma == "sit" and re.search(r"\bup\b", rest):
         return "sit_up"
     if lemma == "lie" and re.search(r"\bdown\b", rest):
@@ -257,15 +266,19 @@ def clause_step(clause: str) -> dict[str, Any] | None:
             if head[0] == 0:
                 rest = " ".join(words[index + 2 :])
     side, body = _side(rest)
-    if body is None:  # "both arms are raised": the body part came before the verb
-        side, body = _side(" ".join(words[:index]))
+    if body is None:  # "both arms are raised", "does a left kick": the side came before the verb
+        side, body = _side(" ".join(words[: index + 1]))
     action = _canonical(lemma, rest, side, body)
     step: dict[str, Any] = {"action": action, "phrase": phrase}
-    if action in ("wave", "raise_arm", "kick", "punch", "clap") or body:
-        step["side"] = side
+    if action in ("wave", "raise_arm", "kick", "punch") or (body and action != "clap"):
+        step["side"] = side  # clapping always uses both hands: no side to tell
     if action in ("walk", "run", "turn", "jump", "spin", "stumble", "move", "go", "crawl"):
         step["direction"] = _direction(rest, rotation=action in ("turn", "spin"))
-    elif action not in ("wave", "raise_arm", "kick", "punch", "clap", "stand", "sit_down", "stand_up"):
+        if lemma == "back":
+            step["direction"] = "backward"
+        if action == "jump" and step["direction"] is None:
+            step["direction"] = "in_place"  # a jump that goes nowhere is a jump on the spot
+    elif action not in ("wave", "raise_arm", "kick", "punch", "clap", "stand", "sit_down", "stand_up", "bow"):
         step["direction"] = _direction(rest, rotation=False) if not body else None
     step["count"] = _count(rest, action)
     step["speed"] = _speed(rest)
@@ -276,8 +289,9 @@ def clause_step(clause: str) -> dict[str, Any] | None:
     return normalize_step(step)
 
 
-def _clauses(sentence: str) -> list[tuple[str | None, str]]:
-    """[(connector or None, clause text)] in word order; verbless clauses merged into the previous one."""
+def _clauses(sentence: str) -> list[tuple[str | None, str, bool]]:
+    """[(connector or None, clause text, has subject)] in word order; verbless clauses merged into the
+    previous one."""
     pieces: list[tuple[str | None, str]] = []
     position, connector = 0, None
     for match in _CONNECTOR.finditer(sentence):
@@ -292,39 +306,79 @@ def _clauses(sentence: str) -> list[tuple[str | None, str]]:
     tail = sentence[position:].strip()
     if tail:
         pieces.append((connector, tail))
-    merged: list[tuple[str | None, str]] = []
+    merged: list[tuple[str | None, str, bool]] = []
     for conn, text in pieces:
-        stripped, _ = _strip_subject(text)
+        stripped, had_subject = _strip_subject(text)
         has_verb = _find_verb(stripped.split(), allow_fallback=True)
         if merged and (has_verb is None or stripped.split()[0] in _NONVERB):
-            prev_conn, prev_text = merged[-1]
+            prev_conn, prev_text, prev_subject = merged[-1]
             glue = conn if conn not in (None, ",", ";") else ","
-            merged[-1] = (prev_conn, f"{prev_text} {glue} {text}")
+            merged[-1] = (prev_conn, f"{prev_text} {glue} {text}", prev_subject)
         else:
-            merged.append((conn, text))
+            merged.append((conn, text, had_subject))
     return merged
 
 
-def _order(clauses: list[tuple[str | None, dict[str, Any]]]) -> list[dict[str, Any]]:
-    """Temporal order of (connector, step) pairs of one sentence (see module docstring)."""
+def _absorb(previous: dict[str, Any] | None, step: dict[str, Any], conn: str | None) -> bool:
+    """Fold idioms that name one sub-action with two verbs into ``previous``; True when folded.
+
+    "raises the right hand and waves" is a wave with the right hand; "squats down and stands back up"
+    is one squat (a squat ends standing).
+    """
+    if previous is None or conn not in ("and", "and then"):
+        return False
+    if (
+        conn == "and"  # "raises the hand and then waves" is two sub-actions
+        and previous["action"] == "raise_arm"
+        and step["action"] == "wave"
+        and step["side"] in (None, previous["side"])
+    ):
+        previous.update(
+            action="wave",
+            side=previous["side"],
+            count=step["count"],
+            phrase=f"{previous['phrase']} and {step['phrase']}",
+        )
+        return True
+    if previous["action"] == "squat" and step["action"] == "stand_up" and "back up" in step.get("phrase", ""):
+        previous["phrase"] = f"{previous['phrase']} and {step['phrase']}"
+        return True
+    return False
+
+
+_Clause = tuple[str | None, dict[str, Any], bool, bool]  # (connector, step, has subject, verb is a gerund)
+
+
+def _order(clauses: list[_Clause]) -> list[dict[str, Any]]:
+    """Temporal order of one sentence's clauses (see module docstring).
+
+    A sentence opening with "before"/"while" holds its clauses (up to the one with the subject) and
+    places them after the main clauses: "before X and then Y, someone Z" is Z, X, Y.
+    """
     ordered: list[dict[str, Any]] = []
-    held: list[dict[str, Any]] = []  # "before X, Y": X waits until Y is placed
-    for position, (conn, step) in enumerate(clauses):
+    held: list[dict[str, Any]] = []
+    holding = False
+    for position, (conn, step, has_subject, gerund) in enumerate(clauses):
+        if position == 0 and conn in ("before", "while", "whilst"):
+            holding = True
+            held.append(step | ({"timing": "with_previous"} if conn != "before" else {}))
+            continue
+        if holding and not has_subject and conn not in (",", ";", None):
+            if not _absorb(held[-1], step, conn):
+                held.append(step)
+            continue
+        holding = False
+        previous = ordered[-1] if ordered else None
+        if _absorb(previous, step, conn):
+            continue
         if conn in ("while", "whilst"):
-            if position == 0:
-                held_step = dict(step)
-                held.append(held_step | {"timing": "with_previous"})
-                continue
             ordered.append(step | {"timing": "with_previous"})
+        elif conn == "and" and gerund and previous is not None and previous.get("timing") == "with_previous":
+            ordered.append(step | {"timing": "with_previous"})  # "walks while waving and clapping"
         elif conn == "after" and position > 0:
             ordered.insert(max(len(ordered) - 1, 0), step)  # "Y after X": X happened first
-        elif conn == "before" and position == 0:
-            held.append(step)
         else:
             ordered.append(step)
-            if held:
-                ordered.extend(held)
-                held = []
     ordered.extend(held)
     return ordered
 
@@ -344,8 +398,13 @@ def decompose_caption(caption: str) -> list[dict[str, Any]]:
         sentence = sentence.strip(" .!?")
         if not sentence:
             continue
-        with_steps = [(conn, clause_step(clause)) for conn, clause in _clauses(sentence)]
-        steps.extend(_order([(conn, step) for conn, step in with_steps if step is not None]))
+        clauses: list[_Clause] = []
+        for conn, clause, has_subject in _clauses(sentence):
+            step = clause_step(clause)
+            if step is not None:
+                head = _strip_subject(clause)[0].split()
+                clauses.append((conn, step, has_subject, bool(head) and head[0].endswith("ing")))
+        steps.extend(_order(clauses))
     for index, step in enumerate(steps):
         step["timing"] = "after_previous" if index == 0 else step.get("timing", "after_previous")
     return steps

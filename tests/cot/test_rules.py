@@ -24,7 +24,7 @@ A, W = "after_previous", "with_previous"
          [("walk", None, "forward", 3, None, A), ("turn", None, "left", None, 90, A)]),
         # "Y after X": X happened first (order reversed against the words)
         ("the person jumps after walking forward", [("walk", None, "forward", None, None, A),
-                                                    ("jump", None, None, None, None, A)]),
+                                                    ("jump", None, "in_place", None, None, A)]),
         # "After X, Y": word order is already temporal order
         ("After squatting twice, a man jumps forward.", [("squat", None, None, 2, None, A),
                                                          ("jump", None, "forward", None, None, A)]),
@@ -56,6 +56,24 @@ A, W = "after_previous", "with_previous"
         ("A person juggles three balls.", [("juggle", None, None, None, None, A)]),
         # two sentences keep their order
         ("A person claps. Then he bows.", [("clap", None, None, None, None, A), ("bow", None, None, None, None, A)]),
+        # "before X and then Y, S Z": the held clauses come after the main one, in their own order
+        ("Before waiting for a moment and then bowing, the woman kicks the left leg forward.",
+         [("kick", "left", None, None, None, A), ("stand", None, None, None, None, A),
+          ("bow", None, None, None, None, A)]),
+        # "while X-ing and Y-ing": both overlap the main action
+        ("a man walks forward while waving and clapping",
+         [("walk", None, "forward", None, None, A), ("wave", None, None, None, None, W),
+          ("clap", None, None, None, None, W)]),
+        # idioms: "raises a hand and waves" is one wave; "squats down and stands back up" one squat ...
+        ("someone raises their left hand and waves", [("wave", "left", None, None, None, A)]),
+        ("a person squats down and stands back up", [("squat", None, None, None, None, A)]),
+        # ... but "and then" keeps two sub-actions
+        ("someone raises the left arm and then waves with the left hand",
+         [("raise_arm", "left", None, None, None, A), ("wave", "left", None, None, None, A)]),
+        # side before the verb, "backs up", "bends forward at the waist" is a bow
+        ("The man does a right kick, backs up and bends forward at the waist",
+         [("kick", "right", None, None, None, A), ("walk", None, "backward", None, None, A),
+          ("bow", None, None, None, None, A)]),
         # nothing to decompose
         ("Cannot see anything", []),
     ],
