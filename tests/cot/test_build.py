@@ -5,6 +5,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -205,3 +206,25 @@ def test_decompose_verb_llm(chat_server, capsys):
     out = capsys.readouterr().out
     assert '"attempts": 1' in out and "<output>1. clap\n2. bow</output>" in out
     assert len(chat_server.requests) == 2
+
+
+def test_concurrency_is_bounded_and_real(tmp_path):
+    captions = {f"{i:06d}": [f"a person jumps {i} times."] for i in range(12)}
+    data = write_dataset(tmp_path / "data", captions, None)
+    lock, state = threading.Lock(), {"now": 0, "peak": 0}
+
+    def responder(req, i):
+        with lock:
+            state["now"] += 1
+            state["peak"] = max(state["peak"], state["now"])
+        time.sleep(0.05)
+        with lock:
+            state["now"] -= 1
+        return Reply(content=steps_answer(caption_of(req)))
+
+    with ChatServer(responder) as server:
+        argv = ["cot", "build", "--data", str(data), "--mode", "llm", "--out", str(tmp_path / "o.jsonl"),
+                "--concurrency", "3", "--no-verify", *llm_args(server)]  # fmt: skip
+        assert main(argv) == 0
+    assert len(server.requests) == 12
+    assert state["peak"] == 3  # never more than --concurrency, and actually that many at once
