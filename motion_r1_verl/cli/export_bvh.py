@@ -23,7 +23,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="Write a motion .npy (joints or features) as a 22-joint BVH file.",
         description=(
             "Write a motion .npy as a BVH file: the 22-joint HumanML3D hierarchy with this clip's bone lengths "
-            "(T-pose rest), root position and per-joint Euler rotations (Z X Y) solved from the joint positions. "
+            "(T-pose rest), root position and per-joint Euler rotations solved from the joint positions. "
             "Input: joints (T,22,3) metres y-up, or HumanML3D features (T,263), detected by shape."
         ),
         epilog=EPILOG,

@@ -15,7 +15,8 @@ Conventions (the ones the common tools share):
 Exporting 22-joint positions (``bvh_from_joints``): the offsets are the clip's own median bone lengths along a
 T-pose; each joint's rotation is solved so that its child lands on the measured position (minimal swing from
 the parent's frame for one child; a least-squares (Kabsch) fit for the pelvis and the upper spine, whose
-children form a rigid triangle on a real body). Reading the file back reproduces rigid-skeleton input
+children form a rigid triangle on a real body), and written as Euler angles in an order chosen per joint so
+that curves stay smooth (see ``ROTATION_ORDER_BY_BONE_AXIS``). Reading the file back reproduces rigid-skeleton input
 (e.g. HumanML3D ``new_joints``) to float precision; ``max_joint_error`` tells how far non-rigid input (e.g.
 decoded generations whose bones stretch) could be followed.
 
@@ -43,10 +44,13 @@ logger = logging.getLogger(__name__)
 
 _AXES = "XYZ"
 CHANNEL_NAMES = tuple(f"{axis}{kind}" for kind in ("position", "rotation") for axis in _AXES)
-ROOT_CHANNELS = ("Xposition", "Yposition", "Zposition", "Zrotation", "Xrotation", "Yrotation")
-# Z-X-Y keeps the Euler singularity (middle angle +-90 deg) away from yaw, the rotation every walking turn
-# exercises on a y-up body; it is also the order SMPL/Mixamo BVH exports use.
-JOINT_CHANNELS = ("Zrotation", "Xrotation", "Yrotation")
+POSITION_CHANNELS = ("Xposition", "Yposition", "Zposition")
+# Euler orders of the exported joints. Euler angles are singular when the MIDDLE angle reaches +-90 degrees,
+# and then jump although the rotation does not. The solved rotations are swings of each bone away from its
+# rest direction, with little twist about the bone itself, so the middle axis is the bone's own axis (knee
+# flexion of 90 degrees stays smooth). The root turns freely about y (yaw), so its order starts with Y.
+ROOT_ROTATION_ORDER = "YXZ"
+ROTATION_ORDER_BY_BONE_AXIS = {0: "ZXY", 1: "ZYX", 2: "XZY"}  # bone along x (arms), y (legs, spine), z (feet)
 
 # Rest (T-pose) direction of each joint's offset from its parent, for the exported hierarchy: HumanML3D's raw
 # offsets, except the head points up and the arms stretch sideways, the rest pose BVH tools expect.
@@ -563,29 +567,39 @@ def bvh_from_joints(
             global_rot[:, joint] = parent_rot
         local_rot[:, joint] = np.swapaxes(parent_rot, -1, -2) @ global_rot[:, joint]
 
-    order = "".join(name[0] for name in JOINT_CHANNELS)
+    orders = []
+    for joint in range(n_joints):
+        if parents[joint] < 0:
+            orders.append(ROOT_ROTATION_ORDER)
+        elif children[joint]:
+            axis = int(np.argmax(np.abs(offsets[children[joint][0]])))
+            orders.append(ROTATION_ORDER_BY_BONE_AXIS[axis])
+        else:  # a leaf never rotates (identity); keep its parent's order
+            orders.append(orders[parents[joint]])
+    euler = np.empty((n_frames, n_joints, 3))
     with warnings.catch_warnings():
         # At the singular middle angle scipy still returns angles that give the same rotation.
         warnings.filterwarnings("ignore", message="Gimbal lock detected")
-        euler = Rotation.from_matrix(local_rot.reshape(-1, 3, 3)).as_euler(order, degrees=True)
+        for joint in range(n_joints):
+            euler[:, joint] = Rotation.from_matrix(local_rot[:, joint]).as_euler(orders[joint], degrees=True)
     # Unwrapping each channel over time keeps curves continuous for animation tools (same rotations).
-    euler = np.unwrap(euler.reshape(n_frames, n_joints, 3), period=360.0, axis=0)
+    euler = np.unwrap(euler, period=360.0, axis=0)
 
     bvh_joints = []
     columns = []
     for joint in range(n_joints):
         if parents[joint] < 0:
-            channels = ROOT_CHANNELS
+            channels = POSITION_CHANNELS + tuple(f"{axis}rotation" for axis in orders[joint])
             columns.append(joints[:, joint])
             offset = np.zeros(3)  # the root's position channels carry its absolute position
         else:
-            channels = JOINT_CHANNELS
+            channels = tuple(f"{axis}rotation" for axis in orders[joint])
             offset = offsets[joint]
         if exact and parents[joint] >= 0:
             # The translation that puts the joint where it is, in its parent's frame.
             local = np.einsum("fji,fj->fi", global_rot[:, parents[joint]], joints[:, joint] - joints[:, parents[joint]])
             if np.abs(local - offset).max() > _EXACT_TOLERANCE * scale:
-                channels = ("Xposition", "Yposition", "Zposition") + JOINT_CHANNELS
+                channels = POSITION_CHANNELS + channels
                 columns.append(local)
         columns.append(euler[:, joint])
         end_site = None

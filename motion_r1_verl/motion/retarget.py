@@ -12,7 +12,8 @@ How (``retarget_bvh``):
    a JSON map (``{"spine3": {"Spine1": 0.5, "Neck1": 0.5}, "pelvis": "Hips"}``) overrides or completes them;
 3. detect the up axis (head above the ankles for most of the clip) and turn it to +y with a proper rotation;
 4. detect the unit from the body: the ankle-to-head chain of bones must measure like a person's (``UNITS``);
-5. put the lowest joint of the clip on the floor (y = 0), as HumanML3D does.
+5. level a slightly tilted capture floor (fitted to the planted feet; 0.5 to 3 degrees)
+   and put the lowest joint of the clip on the floor (y = 0), as HumanML3D does.
 
 ``import_bvh_files`` then writes features (``features_from_joints``), joints (recovered from the features,
 like HumanML3D's ``new_joints``), captions and split files, and refits Mean/Std on the train split.
@@ -32,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from scipy.spatial.transform import Rotation
 
 from motion_r1_verl.errors import UserError
 from motion_r1_verl.motion.bvh import Bvh, forward_kinematics, read_bvh
@@ -60,6 +62,15 @@ _TO_Y_UP: dict[str, np.ndarray] = {
 _MIN_UP_DOMINANCE = 0.5
 # A retargeted bone shorter than this (metres) means two targets landed on one source joint.
 MIN_BONE_LENGTH = 0.01
+# Floor levelling: tilts between these (degrees) are calibration error and get levelled. Below the minimum
+# the estimate is within the noise of foot poses (HumanML3D's tennis serve 012314 gives 0.3), above the
+# maximum it is taken as real terrain (a ramp). The fit needs planted feet (slower than _CONTACT_SPEED m/s)
+# spread over _FLOOR_FIT_MIN_SPAN m, and drops points _FLOOR_FIT_RESIDUAL m above the first fit.
+MIN_LEVELLED_TILT = 0.5
+MAX_LEVELLED_TILT = 3.0
+_CONTACT_SPEED = 0.15
+_FLOOR_FIT_MIN_SPAN = 1.0
+_FLOOR_FIT_RESIDUAL = 0.03
 # Bones from the ankle up to the head: their summed length measures the body whatever the pose.
 _HEIGHT_CHAIN = (7, 4, 1, 0, 3, 6, 9, 12, 15)
 _FEET = (*LEFT_FOOT, *RIGHT_FOOT)
@@ -346,6 +357,48 @@ def to_y_up(joints: np.ndarray, up_axis: str) -> np.ndarray:
     return joints @ _TO_Y_UP[up_axis].T
 
 
+def floor_tilt(joints: np.ndarray, fps: float = FPS) -> tuple[float, np.ndarray]:
+    """Tilt (degrees) of the floor the feet stand on, and the rotation (3, 3) that levels it.
+
+    Floor points: the lowest foot joint of each frame where that joint is still (slower than
+    ``_CONTACT_SPEED``: planted, not swinging). The floor's slope is fitted along each principal horizontal
+    direction the points cover by at least ``_FLOOR_FIT_MIN_SPAN`` (a straight walk fixes the slope along
+    the walk only; across it, left/right foot differences would be noise); points more than
+    ``_FLOOR_FIT_RESIDUAL`` above the first fit are dropped and the fit repeated.
+    """
+    feet = joints[:, list(_FEET)]
+    if len(feet) < 3:
+        return 0.0, np.eye(3)
+    lowest_joint = np.argmin(feet[..., 1], axis=1)
+    frames = np.arange(len(feet))
+    speed = np.linalg.norm(np.diff(feet, axis=0), axis=-1) * fps  # (F-1, 4)
+    speed = np.concatenate([speed, speed[-1:]])[frames, lowest_joint]
+    points = feet[frames, lowest_joint][speed < _CONTACT_SPEED]
+    if len(points) < 3:
+        return 0.0, np.eye(3)
+    horizontal = points[:, [0, 2]] - points[:, [0, 2]].mean(axis=0)
+    _, axes = np.linalg.eigh(horizontal.T @ horizontal)
+    along = horizontal @ axes  # coordinates along the principal directions
+    used = [k for k in range(2) if np.ptp(along[:, k]) >= _FLOOR_FIT_MIN_SPAN]
+    if not used:
+        return 0.0, np.eye(3)
+    keep = np.ones(len(points), dtype=bool)
+    for _ in range(2):
+        design = np.column_stack([along[keep][:, used], np.ones(keep.sum())])
+        coef, *_ = np.linalg.lstsq(design, points[keep, 1], rcond=None)
+        keep = points[:, 1] - np.column_stack([along[:, used], np.ones(len(points))]) @ coef < _FLOOR_FIT_RESIDUAL
+        if keep.sum() < 3:
+            return 0.0, np.eye(3)
+    gradient = axes[:, used] @ coef[: len(used)]  # dy/dx, dy/dz
+    normal = np.array([-gradient[0], 1.0, -gradient[1]])
+    normal /= np.linalg.norm(normal)
+    tilt = math.degrees(math.acos(min(1.0, normal[1])))
+    axis = np.cross(normal, [0.0, 1.0, 0.0])
+    if np.linalg.norm(axis) < 1e-12:
+        return 0.0, np.eye(3)
+    return tilt, Rotation.from_rotvec(axis / np.linalg.norm(axis) * math.radians(tilt)).as_matrix()
+
+
 def body_chain_length(joints: np.ndarray) -> float:
     """Median summed length of the ankle-to-head bones (left leg), in the joints' units: pose-independent."""
     total = 0.0
@@ -418,7 +471,9 @@ def lerp_frames(values: np.ndarray, at: np.ndarray) -> np.ndarray:
 class RetargetedMotion:
     """A BVH clip on the 22 joints: ``joints`` (T, 22, 3) metres, y up, ``fps``, lowest joint at y = 0.
 
-    map_name / mapping / unit / up_axis: what was used (detected or given); source_*: the file's.
+    map_name / mapping / unit / up_axis: what was used (detected or given); source_*: the file's;
+    floor_tilt: degrees by which the capture floor was levelled (0 when it was level or not levelled);
+    mirrored: the toes point backwards relative to the mapped left/right (the rig's "Left" is on the right).
     """
 
     joints: np.ndarray
@@ -430,6 +485,8 @@ class RetargetedMotion:
     source_fps: float
     source_frames: int
     source_joints: int
+    floor_tilt: float = 0.0
+    mirrored: bool = False
 
     @property
     def body_height(self) -> float:
@@ -452,8 +509,12 @@ def retarget_bvh(
     unit: str = "auto",
     up_axis: str = "auto",
     fps: float = FPS,
+    level_floor: bool = True,
 ) -> RetargetedMotion:
-    """Retarget a parsed BVH onto the 22 joints (see the module docstring for the steps)."""
+    """Retarget a parsed BVH onto the 22 joints (see the module docstring for the steps).
+
+    ``level_floor`` turns the clip so a slightly tilted capture floor (mocap calibration; CMU 02_01 rises
+    about 1 degree) becomes level, so the feet touch y = 0 throughout, not only at the lowest point."""
     where = bvh.source or "BVH"
     resolved = resolve_joint_map(bvh.names, user_map, where)
     at = resample_positions(bvh.n_frames, bvh.fps, fps)
@@ -471,6 +532,16 @@ def retarget_bvh(
     elif unit not in UNITS:
         raise UserError(f"unit {unit!r} is not one of {', '.join(UNITS)}")
     joints = joints * UNITS[unit]
+    tilt = 0.0
+    if level_floor:
+        tilt, turn = floor_tilt(joints, fps)
+        if tilt > MAX_LEVELLED_TILT:
+            logger.info("%s: floor tilted by %.1f deg: taken as real terrain, not levelled", where, tilt)
+            tilt = 0.0
+        elif tilt < MIN_LEVELLED_TILT:
+            tilt = 0.0
+        else:
+            joints = joints @ turn.T
     joints[..., 1] -= joints[..., 1].min()
 
     lengths = np.median(np.linalg.norm(joints[:, 1:] - joints[:, list(PARENTS[1:])], axis=-1), axis=0)
@@ -480,7 +551,7 @@ def retarget_bvh(
             f"{where}: bone(s) {', '.join(short)} shorter than {MIN_BONE_LENGTH * 100:.0f} cm after mapping "
             f"(two joints placed on one BVH joint); pass --joint-map to place them apart"
         )
-    _warn_if_mirrored(joints, where)
+    mirrored = _warn_if_mirrored(joints, where)
     return RetargetedMotion(
         joints=joints,
         fps=float(fps),
@@ -491,10 +562,12 @@ def retarget_bvh(
         source_fps=bvh.fps,
         source_frames=bvh.n_frames,
         source_joints=len(bvh.joints),
+        floor_tilt=tilt,
+        mirrored=mirrored,
     )
 
 
-def _warn_if_mirrored(joints: np.ndarray, where: str) -> None:
+def _warn_if_mirrored(joints: np.ndarray, where: str) -> bool:
     """Left x up must point forward (where the toes point); otherwise the rig's Left is the viewer's left."""
     left = joints[:, 1] - joints[:, 2]
     forward = np.cross(left, np.array([0.0, 1.0, 0.0]))
@@ -502,6 +575,7 @@ def _warn_if_mirrored(joints: np.ndarray, where: str) -> None:
     agreement = float(np.mean(np.einsum("fi,fki->fk", forward, toes * np.array([1.0, 0.0, 1.0]))))
     if agreement < 0:
         logger.warning("%s: the toes point backwards relative to left/right: the rig may be mirrored", where)
+    return agreement < 0
 
 
 # ----------------------------------------------------------------------------------------------- import
@@ -595,8 +669,10 @@ def import_bvh_files(
         report.summaries.append(
             f"{path.name}: {motion.source_joints} joints, map '{motion.map_name}', "
             f"unit {motion.unit}, up {motion.up_axis}, {motion.source_frames} frames @ {motion.source_fps:g} fps "
-            f"-> {n_rows} frames @ {FPS} fps, head height {motion.body_height:.2f} m, speed {motion.speed:.2f} m/s"
+            f"-> {n_rows} frames @ {FPS} fps, floor levelled by {motion.floor_tilt:.1f} deg, "
+            f"head height {motion.body_height:.2f} m, speed {motion.speed:.2f} m/s"
             f" -> {', '.join(written_here) or 'nothing written'}"
+            + (" (WARNING: left and right look swapped; check the joint map)" if motion.mirrored else "")
         )
     if not report.written:
         reasons = "; ".join(f"{k}: {v}" for k, v in {**report.failed, **report.skipped}.items())
