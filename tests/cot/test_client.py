@@ -1,10 +1,12 @@
 """ChatClient against the real loopback server: success, reasoning, 429 + Retry-After, 5xx, timeouts."""
 
+import email.utils
 import time
 
+import httpx
 import pytest
 
-from motion_r1_verl.cot.client import ChatClient, ClientConfig, ClientError, split_reasoning
+from motion_r1_verl.cot.client import ChatClient, ClientConfig, ClientError, _retry_after_s, split_reasoning
 
 from .chat_server import ChatServer, Reply
 
@@ -109,3 +111,24 @@ def test_config_checks(kw, match):
     config = dict(base_url="http://127.0.0.1:1/v1", model="m") | kw
     with pytest.raises(ValueError, match=match):
         ClientConfig(**config)
+
+
+@pytest.mark.parametrize(
+    "header, expected",
+    [
+        ("2", 2.0),  # delta-seconds
+        ("0.5", 0.5),  # some servers send fractions
+        (None, None),  # absent: exponential backoff applies
+        ("soon", None),  # unreadable: ignored
+    ],
+)
+def test_retry_after_parsing(header, expected):
+    headers = {"Retry-After": header} if header is not None else {}
+    assert _retry_after_s(httpx.Response(429, headers=headers)) == expected
+
+
+def test_retry_after_http_date_and_cap():
+    when = email.utils.formatdate(time.time() + 30, usegmt=True)
+    assert 25 <= _retry_after_s(httpx.Response(429, headers={"Retry-After": when})) <= 31
+    client = ChatClient(ClientConfig(base_url="http://127.0.0.1:1/v1", model="m", max_backoff_s=5.0))
+    assert client._delay(0, 3600.0) == 5.0  # a server asking for an hour is capped
