@@ -5,13 +5,12 @@ stages whose marker exists (``force=True`` redoes them, ``only=`` runs a subset)
 leaves no marker, so the next run retries it from the start.
 """
 
-import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-logger = logging.getLogger(__name__)
+from motion_r1_verl.errors import UserError
 
 
 @dataclass(frozen=True)
@@ -47,7 +46,7 @@ def run_stages(
     names = [s.name for s in stages]
     unknown = sorted(set(only or ()) - set(names))
     if unknown:
-        raise ValueError(f"unknown stage(s) {unknown}; stages are {names}")
+        raise UserError(f"unknown stage(s) {unknown}; stages are {names}")
     run_dir.mkdir(parents=True, exist_ok=True)
     results = []
     for index, stage in enumerate(stages, start=1):

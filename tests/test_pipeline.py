@@ -2,6 +2,7 @@ from pathlib import Path
 
 import pytest
 
+from motion_r1_verl.errors import UserError
 from motion_r1_verl.pipeline import Stage, marker_path, run_stages
 
 
@@ -42,5 +43,5 @@ def test_force_and_only(tmp_path):
     run_stages(make_stages(calls), tmp_path, echo=lambda _: None)
     run_stages(make_stages(calls), tmp_path, force=True, only=["b"], echo=lambda _: None)
     assert calls == ["a", "b", "c", "b"]
-    with pytest.raises(ValueError, match="unknown stage"):
+    with pytest.raises(UserError, match="unknown stage"):
         run_stages(make_stages(calls), tmp_path, only=["zzz"], echo=lambda _: None)

@@ -22,6 +22,7 @@ COMMAND_GROUPS: tuple[str, ...] = (
     "cot",
     "vocab",
     "generate",
+    "quickstart",
 )
 
 
