@@ -228,3 +228,15 @@ def test_concurrency_is_bounded_and_real(tmp_path):
         assert main(argv) == 0
     assert len(server.requests) == 12
     assert state["peak"] == 3  # never more than --concurrency, and actually that many at once
+
+
+def test_crop_captions_get_the_plan_inside_their_window(tmp_path):
+    data = write_dataset(tmp_path / "d", {"000001": ["walks then turns"]}, {"000001": PLANS["000001"]})
+    with (data / "texts" / "000001.txt").open("a") as handle:
+        handle.write("a person turns left and waves#a/DET#3.5#6.0\n")  # frames 70..120
+    out = tmp_path / "cot.jsonl"
+    assert main(["cot", "build", "--data", str(data), "--out", str(out), "--split", "train", "--no-progress"]) == 0
+    whole, crop = read_rows(out)
+    assert whole["id"] == "000001" and len(whole["steps"]) == 3
+    assert crop["id"] == "000001@3.5-6.0"
+    assert [(s["action"], s["start"], s["end"]) for s in crop["steps"]] == [("turn", 0, 10), ("wave", 10, 50)]
