@@ -154,6 +154,10 @@ class Bvh:
         rounded = round(fps)
         return float(rounded) if rounded > 0 and abs(fps - rounded) <= _FPS_SNAP_TOLERANCE * rounded else fps
 
+    def channel_column(self, joint: int, channel: str) -> int:
+        """Column of ``motion`` holding ``channel`` (e.g. "Zrotation") of joint index ``joint``."""
+        return self._channel_starts[joint] + self.joints[joint].channels.index(channel)
+
     def channel_values(self, joint: int) -> dict[str, np.ndarray]:
         """Channel name -> (F,) values for one joint."""
         start = self._channel_starts[joint]
@@ -562,7 +566,7 @@ def bvh_from_joints(
             child = children[joint][0]
             # The bone in the parent's frame, swung from its rest direction: no twist beyond the parent's.
             bone = np.einsum("fji,fj->fi", parent_rot, joints[:, child] - joints[:, joint])
-            global_rot[:, joint] = parent_rot @ _swing(offsets[child], bone)
+            global_rot[:, joint] = parent_rot @ _swing(EXPORT_REST_DIRECTIONS[child], bone)
         else:  # a leaf: keeps its parent's orientation
             global_rot[:, joint] = parent_rot
         local_rot[:, joint] = np.swapaxes(parent_rot, -1, -2) @ global_rot[:, joint]

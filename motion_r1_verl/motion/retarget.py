@@ -626,11 +626,14 @@ def import_bvh_files(
     The ids are appended to ``<split>.txt``, the other split files are created empty if missing, and
     Mean/Std are refitted on the train split.
     """
+    # Imported here: features pulls in torch, which retargeting alone does not need.
     from motion_r1_verl.motion.features import features_from_joints, joints_from_features
     from motion_r1_verl.motion.humanml3d import FEATURES_DIR, Caption, load_array, read_split_ids, write_clip
     from motion_r1_verl.motion.humanml3d import write_split as write_split_file
     from motion_r1_verl.motion.normalization import Normalizer
 
+    if not re.fullmatch(r"[A-Za-z0-9_-]+", split):
+        raise UserError(f"split name {split!r} must use only letters, digits, _ and -")
     out = Path(out_dir)
     report = ImportReport(out_dir=out)
     captions = [Caption.from_text(caption.strip() if caption and caption.strip() else PLACEHOLDER_CAPTION)]

@@ -212,6 +212,14 @@ def test_export_exact_mode_follows_stretching_bones(real_joints):
     assert np.linalg.norm(_by_name(again) - stretchy, axis=-1).max() < 1e-5
 
 
+def test_export_survives_a_collapsed_bone(real_joints):
+    joints = real_joints.copy()
+    joints[:, 15] = joints[:, 12]  # head on the neck: a zero-length bone
+    bvh = bvh_from_joints(joints)
+    assert np.isfinite(bvh.motion).all()
+    assert max_joint_error(bvh, joints) < 1e-3
+
+
 def test_cli_export_rejects_wrong_shape(tmp_path, capsys):
     bad = tmp_path / "bad.npy"
     np.save(bad, np.zeros((10, 7), dtype=np.float32))

@@ -87,8 +87,8 @@ def _transformed(bvh: Bvh, scale: float = 1.0, turn: np.ndarray | None = None) -
         position = position @ turn.T
         rotation = Rotation.from_matrix(turn) * rotation
     angles = rotation.as_euler(order, degrees=True)
-    for k, name in enumerate(names):
-        column = out._channel_starts[0] + k
+    for name in names:
+        column = out.channel_column(0, name)
         out.motion[:, column] = (
             position[:, "XYZ".index(name[0])] if name.endswith("position") else angles[:, order.index(name[0])]
         )
