@@ -62,7 +62,7 @@ class TrainConfig:
     batch_size: int = 64  # clips per step (InfoNCE negatives come from the batch)
     lr: float = 2e-4  # AdamW peak learning rate
     weight_decay: float = 0.01
-    warmup_steps: int = 200  # linear warm-up, then cosine decay to 10% of lr
+    warmup_steps: int = 200  # linear warm-up (capped at 20% of all steps), then cosine decay to 10% of lr
     grad_clip: float = 1.0  # max gradient norm
     seed: int = 0  # model init, batch order and caption choice
     crop_min_ratio: float = 0.8  # random temporal crop keeps this fraction of a clip or more (1.0 = no crop)

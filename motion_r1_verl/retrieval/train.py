@@ -177,6 +177,7 @@ def train_retrieval(
     steps_per_epoch = len(train.clips) // tc.batch_size if len(train.clips) >= tc.batch_size else 1
     batch_size = min(tc.batch_size, len(train.clips))
     total_steps = steps_per_epoch * tc.epochs
+    warmup = min(tc.warmup_steps, total_steps // 5)  # short runs still spend most steps at full lr
     start_epoch = state["epoch"] if state else 0
     history: list[dict] = state["history"] if state else []
     if start_epoch >= tc.epochs:
@@ -199,7 +200,7 @@ def train_retrieval(
             cap = [train.caption_ids[i][int(rng.integers(len(train.caption_ids[i])))] for i in idx]
             x, lens = pad_features(feats, model_config.feature_dim)
             for group in optimizer.param_groups:
-                group["lr"] = tc.lr * _lr_factor(step, total_steps, tc.warmup_steps)
+                group["lr"] = tc.lr * _lr_factor(step, total_steps, warmup)
             frozen = text_emb_t[torch.as_tensor(cap, device=dev)]
             z_m = model.motion_latent(torch.from_numpy(x).to(dev), torch.from_numpy(lens).to(dev))
             z_t = model.text_latent(frozen)

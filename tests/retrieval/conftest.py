@@ -1,10 +1,8 @@
-import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-from toy_data import make_toy_dataset  # noqa: E402
+from .toy_data import make_toy_dataset
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,66 @@
+"""The two embedding models ``motion-r1 eval`` can score with, behind one small interface.
+
+``ours``: a trained :class:`~motion_r1_verl.retrieval.model.TextMotionModel` (captions as text).
+``guo``: the port of Guo et al.'s evaluator (captions as ``word/POS`` tokens), for paper-comparable numbers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+import torch
+
+from motion_r1_verl.motion.humanml3d import Caption
+from motion_r1_verl.retrieval.guo import GuoEvaluator
+from motion_r1_verl.retrieval.model import TextMotionModel, load_cached
+
+
+class Evaluator(Protocol):
+    name: str
+
+    def embed_motions(self, features: Sequence[np.ndarray]) -> np.ndarray: ...
+
+    def embed_captions(self, captions: Sequence[Caption]) -> np.ndarray: ...
+
+
+class OursEvaluator:
+    """Embeddings from our trained text-motion model."""
+
+    name = "ours"
+
+    def __init__(self, model: TextMotionModel):
+        self.model = model
+
+    @classmethod
+    def load(cls, checkpoint: str | Path, device: str | torch.device | None = None) -> OursEvaluator:
+        return cls(load_cached(checkpoint, device))
+
+    def embed_motions(self, features: Sequence[np.ndarray]) -> np.ndarray:
+        return self.model.encode_motion(list(features)).cpu().numpy()
+
+    def embed_captions(self, captions: Sequence[Caption]) -> np.ndarray:
+        return self.model.encode_text([c.text for c in captions]).cpu().numpy()
+
+
+class GuoTextMotionEvaluator:
+    """Embeddings from the Guo et al. (2022) evaluator port."""
+
+    name = "guo"
+
+    def __init__(self, model: GuoEvaluator):
+        self.model = model
+
+    @classmethod
+    def load(
+        cls, checkpoint: str | Path, glove_dir: str | Path, norm_dir: str | Path, device: str | None = None
+    ) -> GuoTextMotionEvaluator:
+        return cls(GuoEvaluator.from_files(checkpoint, glove_dir, norm_dir, device))
+
+    def embed_motions(self, features: Sequence[np.ndarray]) -> np.ndarray:
+        return self.model.encode_motion(list(features)).cpu().numpy()
+
+    def embed_captions(self, captions: Sequence[Caption]) -> np.ndarray:
+        return self.model.encode_text([c.tokens for c in captions]).cpu().numpy()
