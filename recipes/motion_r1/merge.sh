@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Merge a verl SFT checkpoint (sharded FSDP) into one Hugging Face folder, motion_vocab.json included.
+#
+#   CKPT_DIR=runs/sft-ckpt MODEL_PATH=runs/tiny-llm-motion TARGET_DIR=runs/sft-merged recipes/motion_r1/merge.sh
+#
+# CKPT_DIR is the sft.sh OUT_DIR (its latest step is used) or one global_step_N folder.
+set -xeuo pipefail
+
+CKPT_DIR=${CKPT_DIR:?set CKPT_DIR to the sft.sh OUT_DIR or a global_step_N folder}
+MODEL_PATH=${MODEL_PATH:?set MODEL_PATH to the extended model the run started from (for motion_vocab.json)}
+TARGET_DIR=${TARGET_DIR:?set TARGET_DIR to the output HF folder}
+PYTHON=${PYTHON:-python}
+
+STEP_DIR=$CKPT_DIR
+if [[ -f "$CKPT_DIR/latest_checkpointed_iteration.txt" ]]; then
+    STEP_DIR="$CKPT_DIR/global_step_$(cat "$CKPT_DIR/latest_checkpointed_iteration.txt")"
+fi
+"$PYTHON" -m verl.model_merger merge --backend fsdp --local_dir "$STEP_DIR" --target_dir "$TARGET_DIR"
+cp "$MODEL_PATH/motion_vocab.json" "$TARGET_DIR/motion_vocab.json"

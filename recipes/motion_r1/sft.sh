@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Cold-start SFT with upstream verl's sft_trainer, for one profile (config/<PROFILE>.yaml).
+#
+#   PROFILE=cpu_tiny MODEL_PATH=runs/tiny-llm-motion DATA_DIR=runs/sft OUT_DIR=runs/sft-ckpt \
+#       recipes/motion_r1/sft.sh [extra hydra overrides, e.g. trainer.total_training_steps=20]
+#
+# DATA_DIR holds train.parquet (and optionally val.parquet) from `motion-r1 build-sft`; MODEL_PATH
+# is an extended model from `motion-r1 extend-vocab`. Checkpoints land in OUT_DIR/global_step_N/;
+# metrics (one JSON object per step) in OUT_DIR/metrics.jsonl. Profiles named cpu_* run on the CPU
+# through the motion_r1_verl platform plugin.
+set -xeuo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+PROFILE=${PROFILE:-cpu_tiny}
+MODEL_PATH=${MODEL_PATH:?set MODEL_PATH to the extended model folder (motion-r1 extend-vocab --out)}
+DATA_DIR=${DATA_DIR:?set DATA_DIR to the folder with train.parquet (motion-r1 build-sft --out)}
+OUT_DIR=${OUT_DIR:?set OUT_DIR to the checkpoint folder}
+PYTHON=${PYTHON:-python}
+
+test -f "$HERE/config/$PROFILE.yaml" || { echo "unknown profile $PROFILE (see $HERE/config/)" >&2; exit 2; }
+test -f "$DATA_DIR/train.parquet" || { echo "$DATA_DIR/train.parquet not found" >&2; exit 2; }
+mkdir -p "$OUT_DIR"
+
+VAL_FILES=null
+if [[ -f "$DATA_DIR/val.parquet" ]]; then VAL_FILES="$DATA_DIR/val.parquet"; fi
+
+if [[ "$PROFILE" == cpu_* ]]; then
+    # The CPU platform plugin (motion_r1_verl.verl_plugin) is active only with VERL_PLATFORM=cpu.
+    export VERL_PLATFORM=cpu
+    # verl registers its FSDP engine for cuda/npu; the engine itself runs on the platform's device.
+    export VERL_ENGINE_DEVICE=cuda
+    NPROC=${NPROC:-1}
+else
+    NPROC=${NPROC:-8}
+fi
+export WANDB_MODE=${WANDB_MODE:-disabled}
+export HF_HUB_OFFLINE=${HF_HUB_OFFLINE:-1}
+export VERL_FILE_LOGGER_PATH=${VERL_FILE_LOGGER_PATH:-$OUT_DIR/metrics.jsonl}
+
+"$PYTHON" -m torch.distributed.run --standalone --nnodes=1 --nproc_per_node="$NPROC" \
+    -m verl.trainer.sft_trainer \
+    --config-path="$HERE/config" --config-name="$PROFILE" \
+    model.path="$MODEL_PATH" \
+    data.train_files="$DATA_DIR/train.parquet" \
+    data.val_files="$VAL_FILES" \
+    trainer.default_local_dir="$OUT_DIR" \
+    "$@"
