@@ -46,7 +46,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from motion_r1_verl.errors import UserError
-    from motion_r1_verl.motion.bvh import bvh_from_joints, max_joint_error, write_bvh
+    from motion_r1_verl.motion.bvh import save_joints_as_bvh
     from motion_r1_verl.motion.render import load_motion
 
     if args.out.suffix.lower() != ".bvh":
@@ -55,11 +55,9 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"--fps must be positive, got {args.fps}")
     joints = load_motion(args.input)
     scale = UNIT_SCALES[args.unit]
-    bvh = bvh_from_joints(joints, fps=args.fps, scale=scale, exact=args.exact)
-    write_bvh(args.out, bvh)
-    error_mm = max_joint_error(bvh, joints, scale) * 1000.0
+    error_mm = save_joints_as_bvh(args.out, joints, fps=args.fps, scale=scale, exact=args.exact) * 1000.0
     print(
-        f"wrote {args.out}: {bvh.n_frames} frames @ {args.fps:g} fps, 22 joints, unit {args.unit}; "
+        f"wrote {args.out}: {len(joints)} frames @ {args.fps:g} fps, 22 joints, unit {args.unit}; "
         f"joints read back differ by at most {error_mm:.3f} mm"
     )
     if error_mm > 1.0:

@@ -615,6 +615,16 @@ def bvh_from_joints(
     return Bvh(joints=bvh_joints, frame_time=1.0 / fps, motion=np.concatenate(columns, axis=1))
 
 
+def save_joints_as_bvh(
+    path: str | os.PathLike[str], joints: np.ndarray, *, fps: float = FPS, scale: float = 1.0, exact: bool = False
+) -> float:
+    """Write joints (T, 22, 3) metres as a BVH (see ``bvh_from_joints``); return the largest distance in metres
+    between the input and the file's joints (0 up to float precision for rigid skeletons or ``exact``)."""
+    bvh = bvh_from_joints(joints, fps=fps, scale=scale, exact=exact)
+    write_bvh(path, bvh)
+    return max_joint_error(bvh, joints, scale)
+
+
 def max_joint_error(bvh: Bvh, joints: np.ndarray, scale: float = 1.0) -> float:
     """Largest distance (in the input's units) between ``joints`` (T, J, 3) and the BVH's FK positions."""
     return float(np.linalg.norm(bvh.positions() / scale - np.asarray(joints, dtype=np.float64), axis=-1).max())

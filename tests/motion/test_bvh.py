@@ -212,6 +212,16 @@ def test_export_exact_mode_follows_stretching_bones(real_joints):
     assert np.linalg.norm(_by_name(again) - stretchy, axis=-1).max() < 1e-5
 
 
+def test_cli_exact_flag(real_joints, tmp_path, capsys):
+    stretchy = tmp_path / "stretchy.npy"
+    np.save(stretchy, real_joints * np.linspace(0.95, 1.05, len(real_joints))[:, None, None].astype(np.float32))
+    assert main(["export", "bvh", str(stretchy), "--out", str(tmp_path / "a.bvh")]) == 0
+    assert "--exact adds position channels" in capsys.readouterr().out
+    assert main(["export", "bvh", str(stretchy), "--out", str(tmp_path / "b.bvh"), "--exact"]) == 0
+    assert "differ by at most 0.000 mm" in capsys.readouterr().out
+    assert "Xposition" in (tmp_path / "b.bvh").read_text().split("JOINT", 1)[1]  # non-root position channels
+
+
 def test_export_survives_a_collapsed_bone(real_joints):
     joints = real_joints.copy()
     joints[:, 15] = joints[:, 12]  # head on the neck: a zero-length bone

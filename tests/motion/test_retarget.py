@@ -374,3 +374,41 @@ def test_mirrored_rig_is_flagged(cmu, caplog):
     with caplog.at_level("WARNING", logger="motion_r1_verl.motion.retarget"):
         assert not retarget_bvh(cmu).mirrored
     assert "mirrored" not in caplog.text
+
+
+MIXAMO = {
+    "pelvis": "mixamorig:Hips",
+    "spine1": "mixamorig:Spine",
+    "spine2": "mixamorig:Spine1",
+    "spine3": "mixamorig:Spine2",
+    "neck": "mixamorig:Neck",
+    "head": "mixamorig:Head",
+}
+for _side in ("Left", "Right"):
+    _ours = _side.lower() + "_"
+    MIXAMO |= {
+        _ours + "collar": f"mixamorig:{_side}Shoulder",
+        _ours + "shoulder": f"mixamorig:{_side}Arm",
+        _ours + "elbow": f"mixamorig:{_side}ForeArm",
+        _ours + "wrist": f"mixamorig:{_side}Hand",
+        _ours + "hip": f"mixamorig:{_side}UpLeg",
+        _ours + "knee": f"mixamorig:{_side}Leg",
+        _ours + "ankle": f"mixamorig:{_side}Foot",
+        _ours + "foot": f"mixamorig:{_side}ToeBase",
+    }
+SMPL = {n: n.replace("left_", "L_").replace("right_", "R_").title() for n in JOINT_NAMES}  # Pelvis, L_Hip, ...
+
+
+@pytest.mark.parametrize(
+    ("names", "map_name", "scale", "unit"),
+    [(MIXAMO, "mixamo", 100.0, "cm"), (SMPL, "smpl", 1.0, "m"), ({n: n for n in JOINT_NAMES}, "smpl", 39.37, "inch")],
+)
+def test_builtin_rigs_from_other_tools(shared_data, tmp_path, names, map_name, scale, unit):
+    """Our export renamed the way Mixamo / SMPL converters name joints, in their units, imports to the same."""
+    joints = np.load(shared_data / "humanml3d" / "new_joints" / "012314.npy")
+    path = tmp_path / "rig.bvh"
+    write_bvh(path, bvh_from_joints(joints, scale=scale, names=tuple(names[n] for n in JOINT_NAMES)))
+    motion = retarget_bvh(read_bvh(path))
+    assert (motion.map_name, motion.unit) == (map_name, unit)
+    back = motion.joints + np.array([0.0, joints[..., 1].min(), 0.0])
+    assert np.linalg.norm(back - joints, axis=-1).max() < 1e-3
