@@ -69,7 +69,7 @@ _SUBJECT = re.compile(
     r"^(?:(?:a|an|the|one|this|that)\s+)?(?:\w+ing\s+|\w+ly\s+\w+\s+|old\s+|young\s+|tall\s+)?(?:person|man|woman|human|figure|subject|someone|somebody|individual|"
     r"guy|lady|boy|girl|he|she|they|it|character|people|actor|stick figure)\b\s*"
 )
-_AUX = re.compile(r"^(?:is|are|was|were|does|do|did|will|then|also|again|first|now|just|starts to|begins to)\s+")
+_AUX = re.compile(r"^(?:is|are|was|were|will|then|also|again|first|now|just|starts to|begins to)\s+")
 # Connectors, longest first; the named group is the connector, the rest of the split is clause text.
 _CONNECTOR = re.compile(
     r"\s*(?:,\s*)?\b(?P<c>and then|and after that|after that|afterwards|afterward|followed by|and finally|finally|"
@@ -280,10 +280,23 @@ def clause_step(clause: str) -> dict[str, Any] | None:
             step["direction"] = "in_place"  # a jump that goes nowhere is a jump on the spot
     elif action not in ("wave", "raise_arm", "kick", "punch", "clap", "stand", "sit_down", "stand_up", "bow"):
         step["direction"] = _direction(rest, rotation=False) if not body else None
-    step["count"] = _count(rest, action)
-    step["speed"] = _speed(rest)
-    if action in ("turn", "spin"):
-        step["angle"] = _angle(rest)
+    # One clause is one sub-action, so its numbers and adverbs belong to it wherever they stand
+    # ("does two squats", "does a half turn": the count/angle come before the verb).
+    whole = " ".join(words)
+    step["count"] = _count(whole, action)
+    step["speed"] = "fast" if lemma in ("sprint", "dash") else _speed(whole)
+    if action == "turn":
+        step["angle"] = _angle(whole)
+    elif action == "spin":
+        # a spin is a full turn; "spins around twice" is two of them
+        turns = step["count"] or 1
+        step["angle"], step["count"] = _angle(whole) if re.search(r"\d+\s*-?\s*degree", whole) else 360 * turns, None
+    if (
+        step["count"] is None
+        and action in ("jump", "squat", "punch")
+        and not re.search(r"\b(repeated|several|few)", whole)
+    ):
+        step["count"] = 1  # "jumps" is one jump
     if body:
         step["body_part"] = body
     return normalize_step(step)

@@ -2,7 +2,8 @@
 
 Steps are aligned in order with a longest-common-subsequence on a per-step key, so a missing or extra
 step costs only itself, while a swapped order costs a match (order is the point of a decomposition).
-Two keys: ``action`` alone, and ``action+side+direction`` (the attributes the rules read from words).
+Three keys: ``action`` alone; ``action+side+direction+timing`` (what every caption states); and all
+attributes including count/speed/angle (which a caption may omit, so that figure is a floor).
 Precision = matched / predicted steps, recall = matched / reference steps, micro-averaged over captions.
 """
 
@@ -20,7 +21,14 @@ def action_key(step: dict[str, Any]) -> tuple:
 
 
 def full_key(step: dict[str, Any]) -> tuple:
-    return (step["action"], step.get("side"), step.get("direction"))
+    """What a caption always states about a step: action, limb side, direction, overlap with the previous."""
+    return (step["action"], step.get("side"), step.get("direction"), step.get("timing") or "after_previous")
+
+
+def all_key(step: dict[str, Any]) -> tuple:
+    """Every attribute, count/speed/angle included (captions may leave those out, so this is a floor)."""
+    speed = None if step.get("speed") == "normal" else step.get("speed")  # nobody says "at normal speed"
+    return (*full_key(step), step.get("count"), speed, step.get("angle"))
 
 
 def lcs_matches(pred: list[dict[str, Any]], gold: list[dict[str, Any]], key: StepKey = action_key) -> int:

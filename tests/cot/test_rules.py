@@ -24,10 +24,10 @@ A, W = "after_previous", "with_previous"
          [("walk", None, "forward", 3, None, A), ("turn", None, "left", None, 90, A)]),
         # "Y after X": X happened first (order reversed against the words)
         ("the person jumps after walking forward", [("walk", None, "forward", None, None, A),
-                                                    ("jump", None, "in_place", None, None, A)]),
+                                                    ("jump", None, "in_place", 1, None, A)]),
         # "After X, Y": word order is already temporal order
         ("After squatting twice, a man jumps forward.", [("squat", None, None, 2, None, A),
-                                                         ("jump", None, "forward", None, None, A)]),
+                                                         ("jump", None, "forward", 1, None, A)]),
         # "before X, Y": Y first
         ("before sitting down, someone waves", [("wave", None, None, None, None, A),
                                                 ("sit_down", None, None, None, None, A)]),
@@ -47,8 +47,10 @@ A, W = "after_previous", "with_previous"
         # synonyms map onto the closed vocabulary; "turns around" is 180 degrees; clockwise -> right
         ("A human jogs, turns around and crouches", [("run", None, None, None, None, A),
                                                      ("turn", None, None, None, 180, A),
-                                                     ("squat", None, None, None, None, A)]),
-        ("Somebody spins clockwise", [("spin", None, "right", None, None, A)]),
+                                                     ("squat", None, None, 1, None, A)]),
+        # a spin is a full turn
+        ("Somebody spins clockwise", [("spin", None, "right", None, 360, A)]),
+        ("Somebody spins around twice", [("spin", None, None, None, 720, A)]),
         # light verbs: the motion is the noun / gerund after them; "gets up" is stand_up
         ("A person performs a turn to the right and gets up", [("turn", None, "right", None, None, A),
                                                                ("stand_up", None, None, None, None, A)]),
@@ -66,7 +68,11 @@ A, W = "after_previous", "with_previous"
           ("clap", None, None, None, None, W)]),
         # idioms: "raises a hand and waves" is one wave; "squats down and stands back up" one squat ...
         ("someone raises their left hand and waves", [("wave", "left", None, None, None, A)]),
-        ("a person squats down and stands back up", [("squat", None, None, None, None, A)]),
+        ("a person squats down and stands back up", [("squat", None, None, 1, None, A)]),
+        # counts and angles stated before the verb
+        ("the man does three squats and a half turn to the left", [("squat", None, None, 3, None, A),
+                                                                  ("turn", None, "left", None, 180, A)]),
+        ("the man does a half turn to the left", [("turn", None, "left", None, 180, A)]),
         # ... but "and then" keeps two sub-actions
         ("someone raises the left arm and then waves with the left hand",
          [("raise_arm", "left", None, None, None, A), ("wave", "left", None, None, None, A)]),
