@@ -1,0 +1,333 @@
+"""The Motion-R1 reward for verl: format + motion similarity + semantic similarity.
+
+Use it from any verl trainer config (``verl.trainer.main_ppo``)::
+
+    reward.custom_reward_function.path=pkg://reward_fns.motion_r1
+    reward.custom_reward_function.name=compute_score_async        # or compute_score (sync)
+    +reward.custom_reward_function.reward_kwargs.vq_ckpt=runs/vq
+    +reward.custom_reward_function.reward_kwargs.retrieval_ckpt=runs/retrieval
+    +reward.custom_reward_function.reward_kwargs.w_semantic=0.5   # any RewardConfig field
+
+Per response (``solution_str``) it returns a dict that verl logs key by key::
+
+    {"score": w_f*format + w_m*motion + w_s*semantic,
+     "format": 1.0|0.0,       # exactly <think>..</think><output>..</output><Motion>..</Motion>, allowed length
+     "motion": [0, 1],        # (1 + cos)/2 of motion-encoder embeddings: generated vs ground-truth motion
+     "semantic": [0, 1],      # (1 + cos)/2: generated motion embedding vs the caption's text embedding
+     "parse_ok": bool,        # a well-formed motion span was found (motion/semantic need only this)
+     "motion_len": int,       # number of motion codes in the span (one code = 4 frames)
+     "reason": str}           # "ok" or the first problem, one of REASONS (counted: reason_counts())
+
+Inputs (rows of the RL parquet, ``motion_r1_verl.datasets.rl``): ``ground_truth`` is
+``{"id": motion id, "codes": [int, ...]}`` (a dict, or the same as a JSON string); ``extra_info["caption"]``
+is the caption. ``data_source`` is not used.
+
+Never raises for bad input: a non-string response, any length, out-of-range ids, a malformed ground
+truth -> score 0 (all components 0) with a reason, counted per process. Configuration mistakes (an
+unknown reward kwarg, a missing checkpoint) DO raise: they must stop the run, not train on zeros.
+
+Every component is its own function (:func:`format_reward`, :func:`motion_reward`,
+:func:`semantic_reward`, :func:`combine`) so a custom reward can mix them differently.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+
+import numpy as np
+
+from motion_r1_verl.errors import UserError
+from reward_fns.format import (
+    DEFAULT_MAX_CODES,
+    DEFAULT_MIN_CODES,
+    FORMAT_REASONS,
+    ParsedResponse,
+    check_format,
+    format_reward,
+)
+from reward_fns.scorer import (
+    DEFAULT_MAX_BATCH,
+    DEFAULT_RAY_ACTOR_NAME,
+    DEFAULT_WAIT_MS,
+    ScoreRequest,
+    get_local_scorer,
+    get_ray_scorer,
+)
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "REASONS",
+    "RewardConfig",
+    "combine",
+    "compute_score",
+    "compute_score_async",
+    "format_reward",
+    "motion_reward",
+    "parse_ground_truth",
+    "reason_counts",
+    "semantic_reward",
+]
+
+SCORERS = ("local", "ray")
+# Keys verl itself adds to reward kwargs when a reward model is configured; they are not ours.
+_VERL_KWARGS = frozenset({"reward_router_address", "reward_model_tokenizer"})
+# Every reason compute_score can return.
+REASONS = (*FORMAT_REASONS, "bad ground truth", "no caption")
+
+
+@dataclass(frozen=True)
+class RewardConfig:
+    """Everything ``reward_kwargs`` can set.
+
+    Fields:
+        vq_ckpt: VQ-VAE checkpoint folder (``motion-r1 vq train --out``); decodes codes to motion.
+        retrieval_ckpt: text-motion model folder (``motion-r1 retrieval train --out``); embeds motion/text.
+        device: ``cpu``/``cuda``/``cuda:1``; empty = CUDA when the process has one, else CPU.
+        w_format, w_motion, w_semantic: weights of the components in ``score`` (>= 0).
+        with_output: require the ``<output>plan</output>`` block (Motion-R1 as trained here); False is the
+            paper's ``<think>..</think><Motion>..</Motion>`` variant.
+        min_codes, max_codes: allowed motion span length in codes (default 10..49 = 40..196 frames).
+        scorer: ``local`` (models in this process; CPU runs and tests) or ``ray`` (one named actor per job).
+        max_batch, wait_ms: dynamic batching of the scorer.
+        ray_actor_name, ray_num_gpus, ray_num_cpus: the named Ray scorer actor and its resources.
+        sentinel: a file path; the first call in each process appends a line to it (proves the reward ran).
+    """
+
+    vq_ckpt: str = ""
+    retrieval_ckpt: str = ""
+    device: str = ""
+    w_format: float = 1.0
+    w_motion: float = 1.0
+    w_semantic: float = 1.0
+    with_output: bool = True
+    min_codes: int = DEFAULT_MIN_CODES
+    max_codes: int = DEFAULT_MAX_CODES
+    scorer: str = "local"
+    max_batch: int = DEFAULT_MAX_BATCH
+    wait_ms: float = DEFAULT_WAIT_MS
+    ray_actor_name: str = DEFAULT_RAY_ACTOR_NAME
+    ray_num_gpus: float = 0.0
+    ray_num_cpus: float = 1.0
+    sentinel: str = ""
+
+    def __post_init__(self) -> None:
+        for name in ("w_format", "w_motion", "w_semantic"):
+            if float(getattr(self, name)) < 0:
+                raise UserError(f"reward_kwargs.{name} must be >= 0, got {getattr(self, name)}")
+        if not 1 <= self.min_codes <= self.max_codes:
+            raise UserError(
+                f"reward_kwargs.min_codes/max_codes must satisfy 1 <= min <= max, got {self.min_codes}/{self.max_codes}"
+            )
+        if self.scorer not in SCORERS:
+            raise UserError(f"reward_kwargs.scorer must be one of {SCORERS}, got {self.scorer!r}")
+        if (self.w_motion or self.w_semantic) and not (self.vq_ckpt and self.retrieval_ckpt):
+            raise UserError(
+                "reward_kwargs.vq_ckpt and reward_kwargs.retrieval_ckpt are required for the motion/semantic rewards "
+                "(set both checkpoint folders, or w_motion=0 and w_semantic=0 for a format-only reward)"
+            )
+
+    @classmethod
+    def from_kwargs(cls, kwargs: Mapping[str, Any]) -> RewardConfig:
+        """Build from verl's ``reward_kwargs``; an unknown key is a ``UserError`` naming the known ones."""
+        known = {f.name: f for f in fields(cls)}
+        ours = {k: v for k, v in kwargs.items() if k not in _VERL_KWARGS}
+        unknown = sorted(set(ours) - set(known))
+        if unknown:
+            raise UserError(f"unknown reward_kwargs {unknown}; known: {sorted(known)}")
+        typed: dict[str, Any] = {}
+        for key, value in ours.items():
+            kind = known[key].type
+            if value is None:
+                continue
+            if kind == "bool" and isinstance(value, str):
+                typed[key] = value.strip().lower() in ("1", "true", "yes")
+            elif kind in ("int", "float", "bool"):
+                typed[key] = {"int": int, "float": float, "bool": bool}[kind](value)
+            else:
+                typed[key] = str(value)
+        return cls(**typed)
+
+    @property
+    def uses_models(self) -> bool:
+        return bool(self.w_motion or self.w_semantic)
+
+
+_CONFIGS: dict[tuple, RewardConfig] = {}
+_COUNTS: Counter = Counter()
+_LOCK = threading.Lock()
+_SENTINELS: set[str] = set()
+
+
+def reason_counts() -> dict[str, int]:
+    """How often each reason was returned in this process (``"ok"`` included)."""
+    with _LOCK:
+        return dict(_COUNTS)
+
+
+def _count(reason: str) -> None:
+    with _LOCK:
+        _COUNTS[reason] += 1
+
+
+def _config(kwargs: Mapping[str, Any]) -> RewardConfig:
+    key = tuple(sorted((k, repr(v)) for k, v in kwargs.items()))
+    cfg = _CONFIGS.get(key)
+    if cfg is None:
+        cfg = RewardConfig.from_kwargs(kwargs)
+        _CONFIGS[key] = cfg
+    return cfg
+
+
+def _touch_sentinel(path: str) -> None:
+    if path and path not in _SENTINELS:
+        _SENTINELS.add(path)
+        with open(path, "a", encoding="utf-8") as handle:
+            handle.write(f"motion_r1 reward ran in pid {os.getpid()}\n")
+
+
+@dataclass(frozen=True)
+class GroundTruth:
+    id: str
+    codes: tuple[int, ...]
+
+
+def parse_ground_truth(ground_truth: object, codebook_size: int) -> GroundTruth | str:
+    """``{"id", "codes"}`` (dict or JSON string) -> GroundTruth, or a description of what is wrong."""
+    if isinstance(ground_truth, str):
+        try:
+            ground_truth = json.loads(ground_truth)
+        except json.JSONDecodeError as err:
+            return f"ground truth is not JSON ({err.msg})"
+    if not isinstance(ground_truth, Mapping):
+        return f"ground truth must be a mapping with id and codes, got {type(ground_truth).__name__}"
+    gt_id, codes = ground_truth.get("id"), ground_truth.get("codes")
+    if gt_id is None or codes is None:
+        return "ground truth needs both 'id' and 'codes'"
+    try:
+        arr = np.asarray(codes)
+        if arr.ndim != 1 or arr.size == 0 or not np.issubdtype(arr.dtype, np.integer):
+            return f"ground-truth codes must be a non-empty list of ints, got {arr.dtype} shape {arr.shape}"
+    except (TypeError, ValueError) as err:
+        return f"ground-truth codes are not an int list ({err})"
+    if arr.min() < 0 or arr.max() >= codebook_size:
+        return f"ground-truth codes outside 0..{codebook_size - 1}"
+    return GroundTruth(str(gt_id), tuple(int(c) for c in arr))
+
+
+def _caption(extra_info: object) -> str | None:
+    if isinstance(extra_info, Mapping):
+        caption = extra_info.get("caption")
+        if isinstance(caption, str) and caption.strip():
+            return caption
+    return None
+
+
+def _scorer(cfg: RewardConfig):
+    device = cfg.device or None
+    if cfg.scorer == "ray":
+        return get_ray_scorer(
+            cfg.vq_ckpt,
+            cfg.retrieval_ckpt,
+            device,
+            cfg.max_batch,
+            cfg.wait_ms,
+            cfg.ray_actor_name,
+            cfg.ray_num_gpus,
+            cfg.ray_num_cpus,
+        )
+    return get_local_scorer(cfg.vq_ckpt, cfg.retrieval_ckpt, device, cfg.max_batch, cfg.wait_ms)
+
+
+def combine(format_score: float, motion: float, semantic: float, cfg: RewardConfig) -> float:
+    """The scalar reward: ``w_format * format + w_motion * motion + w_semantic * semantic``."""
+    return float(cfg.w_format * format_score + cfg.w_motion * motion + cfg.w_semantic * semantic)
+
+
+def motion_reward(codes, ground_truth: GroundTruth, scorer) -> float:
+    """(1 + cos)/2 between the motion embeddings of ``codes`` and of the ground-truth codes."""
+    result = scorer.score(ScoreRequest(tuple(int(c) for c in codes), ground_truth.id, ground_truth.codes))
+    return float(result.motion)
+
+
+def semantic_reward(codes, caption: str, scorer) -> float:
+    """(1 + cos)/2 between the motion embedding of ``codes`` and the text embedding of ``caption``."""
+    return float(scorer.score(ScoreRequest(tuple(int(c) for c in codes), caption=caption)).semantic)
+
+
+def _result(score: float, fmt: float, motion: float, semantic: float, parsed: ParsedResponse | None, reason: str):
+    _count(reason)
+    return {
+        "score": float(score),
+        "format": float(fmt),
+        "motion": float(motion),
+        "semantic": float(semantic),
+        "parse_ok": bool(parsed.parse_ok) if parsed is not None else False,
+        "motion_len": int(parsed.codes.size) if parsed is not None else 0,
+        "reason": reason,
+    }
+
+
+def _prepare(solution_str, ground_truth, extra_info, reward_kwargs):
+    """Format check and the scorer request; returns (finished result | None, cfg, parsed, request, reason)."""
+    cfg = _config(reward_kwargs)
+    _touch_sentinel(cfg.sentinel)
+    scorer = _scorer(cfg) if cfg.uses_models else None
+    codebook_size = scorer.codebook_size if scorer is not None else 1 << 30
+    if not isinstance(solution_str, str):
+        return _result(0, 0, 0, 0, None, "not a string"), cfg, None, None, None, None
+    gt = parse_ground_truth(ground_truth, codebook_size) if scorer is not None else None
+    if isinstance(gt, str):
+        logger.debug("bad ground truth %r: %s", ground_truth, gt)
+        return _result(0, 0, 0, 0, None, "bad ground truth"), cfg, None, None, None, None
+    parsed = check_format(
+        solution_str, codebook_size, with_output=cfg.with_output, min_codes=cfg.min_codes, max_codes=cfg.max_codes
+    )
+    caption = _caption(extra_info)
+    reason = parsed.reason
+    if reason == "ok" and caption is None and cfg.w_semantic:
+        reason = "no caption"
+    if scorer is None or not parsed.parse_ok:
+        fmt = 1.0 if parsed.format_ok else 0.0
+        return _result(combine(fmt, 0, 0, cfg), fmt, 0, 0, parsed, reason), cfg, parsed, None, None, None
+    # The encoder sees at most scorer.max_codes codes; longer spans already fail the format check.
+    codes = tuple(int(c) for c in parsed.codes[: scorer.max_codes])
+    request = ScoreRequest(codes, gt.id, gt.codes[: scorer.max_codes], caption)
+    return None, cfg, parsed, request, scorer, reason
+
+
+def _finish(cfg: RewardConfig, parsed: ParsedResponse, result, reason: str) -> dict:
+    fmt = 1.0 if parsed.format_ok else 0.0
+    motion = float(result.motion) if result.motion is not None else 0.0
+    semantic = float(result.semantic) if result.semantic is not None else 0.0
+    return _result(combine(fmt, motion, semantic, cfg), fmt, motion, semantic, parsed, reason)
+
+
+def compute_score(data_source=None, solution_str=None, ground_truth=None, extra_info=None, **reward_kwargs) -> dict:
+    """verl reward entry point (sync): see the module docstring for inputs and the returned dict."""
+    done, cfg, parsed, request, scorer, reason = _prepare(solution_str, ground_truth, extra_info, reward_kwargs)
+    if done is not None:
+        return done
+    return _finish(cfg, parsed, scorer.score(request), reason)
+
+
+async def compute_score_async(
+    data_source=None, solution_str=None, ground_truth=None, extra_info=None, **reward_kwargs
+) -> dict:
+    """verl reward entry point (async): same result as :func:`compute_score`; concurrent calls batch better.
+
+    verl awaits an ``async def`` reward directly (one task per sample), while a plain function runs in
+    a small thread pool; so with this entry point every sample of a step can join the same batch.
+    The first call of a process loads the models (blocking), later calls only queue requests.
+    """
+    done, cfg, parsed, request, scorer, reason = _prepare(solution_str, ground_truth, extra_info, reward_kwargs)
+    if done is not None:
+        return done
+    return _finish(cfg, parsed, await scorer.score_async(request), reason)

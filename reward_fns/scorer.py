@@ -1,0 +1,360 @@
+"""The batched motion scorer behind the motion and semantic rewards.
+
+verl calls a reward function once per sample, many at a time (a thread pool for a plain function, an
+asyncio task per sample for an ``async def``). Decoding codes with the VQ decoder and embedding motions
+with the retrieval encoder are far cheaper per sample in a batch, so the models live behind a scorer
+that collects concurrent requests into batches:
+
+- :class:`MotionScorer`: the models (``MotionCodec`` + ``TextMotionModel``) and ``score_batch``: decode
+  generated codes, embed them, compare with the ground-truth motion embedding and the caption
+  embedding. Ground-truth motion embeddings (keyed by motion id + codes) and caption embeddings are
+  computed once per process and cached.
+- :class:`BatchingScorer`: dynamic batching. One worker thread takes the first waiting request, waits
+  at most ``wait_ms`` for more (up to ``max_batch``), scores them together and resolves each caller's
+  future. ``score`` blocks; ``score_async`` awaits.
+- :func:`get_local_scorer`: one ``BatchingScorer`` per process and configuration (CPU runs, tests).
+- :class:`ScorerActor` / :func:`get_ray_scorer`: the same as a NAMED Ray actor, so every verl reward
+  worker of a job shares one copy of the models, on a GPU if it is given one (``num_gpus``). verl's
+  resource pools reserve whole GPUs for the actor/rollout/ref workers, so a GPU for the scorer must be
+  left outside them: e.g. on one 8-GPU node train with ``trainer.n_gpus_per_node=7`` and pass
+  ``reward_kwargs.ray_num_gpus=1``; on a multi-node cluster any node with a spare GPU works. The small
+  presets are fast enough on CPU (``bench/reward.py``), which is the default.
+
+Similarities are cosines of L2-normalised embeddings mapped to ``[0, 1]`` as ``(1 + cos) / 2``, so a
+valid motion always earns at least as much as an unparsable one (which gets 0).
+
+Errors: a request the scorer cannot handle is a bug in the caller (``motion_r1`` validates codes and
+ground truth first), so ``score_batch`` lets exceptions propagate; the batcher hands them to every
+caller of that batch instead of swallowing them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import queue
+import threading
+import time
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+logger = logging.getLogger(__name__)
+
+# How long the batcher waits for more requests after the first one. Larger batches amortise the model
+# call; the wait is added to every request's latency. 5 ms is well under one decode of a batch on CPU.
+DEFAULT_WAIT_MS = 5.0
+DEFAULT_MAX_BATCH = 64
+DEFAULT_RAY_ACTOR_NAME = "motion_r1_scorer"
+
+
+@dataclass(frozen=True)
+class ScoreRequest:
+    """One response to score: its codes, its ground-truth motion and (optionally) its caption."""
+
+    codes: tuple[int, ...]
+    """Generated motion codes (non-empty, in range, at most ``MotionScorer.max_codes``)."""
+    gt_id: str | None = None
+    """Ground-truth motion id (cache key together with ``gt_codes``); None skips the motion similarity."""
+    gt_codes: tuple[int, ...] = ()
+    """Ground-truth motion codes (non-empty and in range when ``gt_id`` is given)."""
+    caption: str | None = None
+    """Caption for the semantic similarity; None skips it."""
+
+
+@dataclass(frozen=True)
+class ScoreResult:
+    """Similarities in [0, 1]; a component is None when its request had no ground truth / caption."""
+
+    motion: float | None
+    semantic: float | None
+
+
+@dataclass
+class ScorerStats:
+    """Counters of one scorer (for benchmarks and logs)."""
+
+    requests: int = 0
+    batches: int = 0
+    busy_s: float = 0.0
+    gt_cache_misses: int = 0
+    text_cache_misses: int = 0
+    batch_sizes: list[int] = field(default_factory=list)
+
+
+def _gt_key(gt_id: str, gt_codes: tuple[int, ...]) -> str:
+    # The codes are part of the key: two datasets (or two codecs) may reuse an id for different motions.
+    digest = hashlib.blake2b(np.asarray(gt_codes, dtype=np.int64).tobytes(), digest_size=8).hexdigest()
+    return f"{gt_id}:{digest}"
+
+
+def to_unit_interval(cosine: torch.Tensor) -> torch.Tensor:
+    """Cosine in [-1, 1] -> reward in [0, 1]."""
+    return ((1.0 + cosine.clamp(-1.0, 1.0)) / 2.0).float()
+
+
+class MotionScorer:
+    """Models + caches; ``score_batch`` does the work in one call per batch (not thread-safe: one caller)."""
+
+    def __init__(self, codec, text_motion_model) -> None:
+        self.codec = codec
+        self.model = text_motion_model
+        self._gt_cache: dict[str, torch.Tensor] = {}
+        self._text_cache: dict[str, torch.Tensor] = {}
+        self.stats = ScorerStats()
+
+    @classmethod
+    def from_pretrained(cls, vq_ckpt: str, retrieval_ckpt: str, device: str | None = None) -> MotionScorer:
+        """Load both checkpoints (``device`` None: CUDA when available, else CPU)."""
+        from motion_r1_verl.retrieval import TextMotionModel
+        from motion_r1_verl.vq.codec import MotionCodec
+
+        dev = torch.device(device) if device else torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        return cls(
+            MotionCodec.from_pretrained(vq_ckpt, device=dev), TextMotionModel.from_pretrained(retrieval_ckpt, dev)
+        )
+
+    @property
+    def codebook_size(self) -> int:
+        return int(self.codec.codebook_size)
+
+    @property
+    def max_codes(self) -> int:
+        """Longest code sequence the motion encoder accepts (its ``max_frames`` / frames per code)."""
+        return int(self.model.config.max_frames) // int(self.codec.frames_per_code)
+
+    def info(self) -> dict:
+        return {"codebook_size": self.codebook_size, "max_codes": self.max_codes}
+
+    def _embed_codes(self, seqs: list[tuple[int, ...]]) -> torch.Tensor:
+        features = self.codec.decode([np.asarray(s, dtype=np.int64) for s in seqs])
+        return self.model.encode_motion(features)
+
+    @torch.no_grad()
+    def score_batch(self, requests: list[ScoreRequest]) -> list[ScoreResult]:
+        """Similarities for every request, in order."""
+        if not requests:
+            return []
+        t0 = time.perf_counter()
+        gen = self._embed_codes([r.codes for r in requests])  # (B, d), L2-normalised
+        keys = [None if r.gt_id is None else _gt_key(r.gt_id, r.gt_codes) for r in requests]
+        missing = {k: r.gt_codes for k, r in zip(keys, requests, strict=True) if k is not None}
+        missing = {k: codes for k, codes in missing.items() if k not in self._gt_cache}
+        if missing:
+            emb = self._embed_codes(list(missing.values()))
+            self._gt_cache.update(zip(missing, emb, strict=True))
+            self.stats.gt_cache_misses += len(missing)
+        motion: list[float | None] = [None] * len(requests)
+        with_gt = [i for i, k in enumerate(keys) if k is not None]
+        if with_gt:
+            gt = torch.stack([self._gt_cache[keys[i]] for i in with_gt]).to(gen.device)
+            sims = to_unit_interval((gen[with_gt] * gt).sum(-1)).cpu().tolist()
+            for i, s in zip(with_gt, sims, strict=True):
+                motion[i] = s
+
+        captions = [r.caption for r in requests]
+        new_texts = list(dict.fromkeys(c for c in captions if c is not None and c not in self._text_cache))
+        if new_texts:
+            self._text_cache.update(zip(new_texts, self.model.encode_text(new_texts), strict=True))
+            self.stats.text_cache_misses += len(new_texts)
+        semantic: list[float | None] = [None] * len(requests)
+        with_caption = [i for i, c in enumerate(captions) if c is not None]
+        if with_caption:
+            text = torch.stack([self._text_cache[captions[i]] for i in with_caption]).to(gen.device)
+            sims = to_unit_interval((gen[with_caption] * text).sum(-1)).cpu().tolist()
+            for i, s in zip(with_caption, sims, strict=True):
+                semantic[i] = s
+        self.stats.requests += len(requests)
+        self.stats.batches += 1
+        self.stats.batch_sizes.append(len(requests))
+        self.stats.busy_s += time.perf_counter() - t0
+        return [ScoreResult(m, s) for m, s in zip(motion, semantic, strict=True)]
+
+
+class BatchingScorer:
+    """Dynamic batching in front of a :class:`MotionScorer` (see module docstring); thread-safe."""
+
+    def __init__(self, scorer: MotionScorer, max_batch: int = DEFAULT_MAX_BATCH, wait_ms: float = DEFAULT_WAIT_MS):
+        if max_batch < 1:
+            raise ValueError(f"max_batch must be >= 1, got {max_batch}")
+        if wait_ms < 0:
+            raise ValueError(f"wait_ms must be >= 0, got {wait_ms}")
+        self.scorer = scorer
+        self.max_batch = max_batch
+        self.wait_s = wait_ms / 1000.0
+        self._queue: queue.SimpleQueue[tuple[ScoreRequest, Future] | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="motion-r1-scorer", daemon=True)
+        self._closed = False
+        self._thread.start()
+
+    @property
+    def codebook_size(self) -> int:
+        return self.scorer.codebook_size
+
+    @property
+    def max_codes(self) -> int:
+        return self.scorer.max_codes
+
+    @property
+    def stats(self) -> ScorerStats:
+        return self.scorer.stats
+
+    def info(self) -> dict:
+        return self.scorer.info()
+
+    def submit(self, request: ScoreRequest) -> Future:
+        """Queue one request; the future resolves to its :class:`ScoreResult`."""
+        if self._closed:
+            raise RuntimeError("this BatchingScorer is closed")
+        future: Future = Future()
+        self._queue.put((request, future))
+        return future
+
+    def score(self, request: ScoreRequest) -> ScoreResult:
+        """Blocking: the result of one request (batched with whatever else is in flight)."""
+        return self.submit(request).result()
+
+    async def score_async(self, request: ScoreRequest) -> ScoreResult:
+        """Awaitable: the result of one request."""
+        return await asyncio.wrap_future(self.submit(request))
+
+    def close(self) -> None:
+        """Stop the worker thread after the queued requests are done."""
+        if not self._closed:
+            self._closed = True
+            self._queue.put(None)
+            self._thread.join()
+
+    def _collect(self, first: tuple[ScoreRequest, Future]) -> tuple[list[tuple[ScoreRequest, Future]], bool]:
+        batch = [first]
+        deadline = time.perf_counter() + self.wait_s
+        while len(batch) < self.max_batch:
+            remaining = deadline - time.perf_counter()
+            try:
+                item = self._queue.get(timeout=remaining) if remaining > 0 else self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item is None:
+                return batch, True
+            batch.append(item)
+        return batch, False
+
+    def _run(self) -> None:
+        stop = False
+        while not stop:
+            item = self._queue.get()
+            if item is None:
+                return
+            batch, stop = self._collect(item)
+            live = [(r, f) for r, f in batch if f.set_running_or_notify_cancel()]
+            if not live:
+                continue
+            try:
+                results = self.scorer.score_batch([r for r, _ in live])
+            except Exception as err:  # not swallowed: handed to every caller, whose .result() re-raises it
+                for _, future in live:
+                    future.set_exception(err)
+                continue
+            for (_, future), result in zip(live, results, strict=True):
+                future.set_result(result)
+
+
+_LOCAL: dict[tuple, BatchingScorer] = {}
+_LOCAL_LOCK = threading.Lock()
+
+
+def get_local_scorer(
+    vq_ckpt: str,
+    retrieval_ckpt: str,
+    device: str | None = None,
+    max_batch: int = DEFAULT_MAX_BATCH,
+    wait_ms: float = DEFAULT_WAIT_MS,
+) -> BatchingScorer:
+    """The process-wide scorer for this configuration (models loaded on first use, then reused)."""
+    key = (vq_ckpt, retrieval_ckpt, device, max_batch, wait_ms)
+    with _LOCAL_LOCK:
+        scorer = _LOCAL.get(key)
+        if scorer is None:
+            scorer = BatchingScorer(MotionScorer.from_pretrained(vq_ckpt, retrieval_ckpt, device), max_batch, wait_ms)
+            _LOCAL[key] = scorer
+        return scorer
+
+
+def close_local_scorers() -> None:
+    """Stop and forget every process-wide scorer (tests, or after checkpoints changed)."""
+    with _LOCAL_LOCK:
+        for scorer in _LOCAL.values():
+            scorer.close()
+        _LOCAL.clear()
+
+
+class ScorerActor:
+    """A :class:`BatchingScorer` as a Ray actor; ``score`` is async so many calls are in flight at once."""
+
+    def __init__(self, vq_ckpt: str, retrieval_ckpt: str, device: str | None, max_batch: int, wait_ms: float):
+        self.batcher = BatchingScorer(MotionScorer.from_pretrained(vq_ckpt, retrieval_ckpt, device), max_batch, wait_ms)
+
+    async def score(self, request: ScoreRequest) -> ScoreResult:
+        return await self.batcher.score_async(request)
+
+    async def info(self) -> dict:
+        return self.batcher.info()
+
+    async def stats(self) -> dict:
+        s = self.batcher.stats
+        return {"requests": s.requests, "batches": s.batches, "busy_s": s.busy_s}
+
+
+class RayScorerClient:
+    """What reward code holds for the Ray scorer: same ``score``/``score_async`` as ``BatchingScorer``."""
+
+    def __init__(self, handle) -> None:
+        import ray
+
+        self.handle = handle
+        info = ray.get(handle.info.remote())
+        self.codebook_size = int(info["codebook_size"])
+        self.max_codes = int(info["max_codes"])
+
+    def score(self, request: ScoreRequest) -> ScoreResult:
+        import ray
+
+        return ray.get(self.handle.score.remote(request))
+
+    async def score_async(self, request: ScoreRequest) -> ScoreResult:
+        return await self.handle.score.remote(request)
+
+
+_RAY: dict[str, RayScorerClient] = {}
+
+
+def get_ray_scorer(
+    vq_ckpt: str,
+    retrieval_ckpt: str,
+    device: str | None = None,
+    max_batch: int = DEFAULT_MAX_BATCH,
+    wait_ms: float = DEFAULT_WAIT_MS,
+    name: str = DEFAULT_RAY_ACTOR_NAME,
+    num_gpus: float = 0.0,
+    num_cpus: float = 1.0,
+) -> RayScorerClient:
+    """The named scorer actor of the current Ray job, created by the first caller (``get_if_exists``).
+
+    Needs a connected Ray (verl's workers are). ``num_gpus > 0`` puts the actor on a GPU (see the
+    module docstring for leaving one free); ``device`` None then picks CUDA inside the actor.
+    """
+    with _LOCAL_LOCK:
+        client = _RAY.get(name)
+        if client is None:
+            import ray
+
+            actor_cls = ray.remote(ScorerActor)
+            handle = actor_cls.options(
+                name=name, get_if_exists=True, num_gpus=num_gpus, num_cpus=num_cpus, max_concurrency=1000
+            ).remote(vq_ckpt, retrieval_ckpt, device, max_batch, wait_ms)
+            client = RayScorerClient(handle)
+            _RAY[name] = client
+        return client

@@ -1,0 +1,162 @@
+"""compute_score with real (tiny) VQ and text-motion checkpoints: components, reasons, config, sync/async."""
+
+import asyncio
+import json
+
+import numpy as np
+import pytest
+
+from motion_r1_verl.errors import UserError
+from motion_r1_verl.response_format import format_response
+from reward_fns import motion_r1
+from reward_fns.motion_r1 import (
+    REASONS,
+    RewardConfig,
+    combine,
+    compute_score,
+    compute_score_async,
+    format_reward,
+    motion_reward,
+    parse_ground_truth,
+    reason_counts,
+    semantic_reward,
+)
+from reward_fns.scorer import get_local_scorer
+
+GT = {"id": "000001", "codes": list(range(3, 15))}
+CAPTION = {"caption": "a person does a walk"}
+KEYS = {"score", "format", "motion", "semantic", "parse_ok", "motion_len", "reason"}
+
+
+def response(codes, with_output=True):
+    return format_response("the person walks", "1. walk", codes, with_output=with_output)
+
+
+def test_a_good_response_gets_every_component(reward_kwargs):
+    out = compute_score("motion_r1", response(GT["codes"]), GT, CAPTION, **reward_kwargs)
+    assert set(out) == KEYS
+    assert out["format"] == 1.0 and out["parse_ok"] is True and out["motion_len"] == 12 and out["reason"] == "ok"
+    assert out["motion"] == pytest.approx(1.0, abs=1e-5)  # the ground-truth codes themselves
+    assert 0.0 < out["semantic"] < 1.0
+    assert out["score"] == pytest.approx(out["format"] + out["motion"] + out["semantic"])
+
+
+def test_components_match_the_standalone_functions_and_weights_apply(reward_kwargs):
+    codes = [7, 7, 1, 2, 30, 31, 0, 5, 5, 9, 11]
+    text = response(codes)
+    kw = {**reward_kwargs, "w_format": 0.5, "w_motion": 2.0, "w_semantic": 0.25}
+    out = compute_score("motion_r1", text, GT, CAPTION, **kw)
+    cfg = RewardConfig.from_kwargs(kw)
+    scorer = get_local_scorer(cfg.vq_ckpt, cfg.retrieval_ckpt, "cpu", cfg.max_batch, cfg.wait_ms)
+    gt = parse_ground_truth(GT, scorer.codebook_size)
+    assert out["format"] == format_reward(text, scorer.codebook_size)
+    assert out["motion"] == pytest.approx(motion_reward(codes, gt, scorer), abs=1e-6)
+    assert out["semantic"] == pytest.approx(semantic_reward(codes, CAPTION["caption"], scorer), abs=1e-6)
+    assert out["score"] == pytest.approx(combine(out["format"], out["motion"], out["semantic"], cfg))
+    assert out["motion"] < 0.999  # other codes than the ground truth
+
+
+def test_bad_format_but_parsable_span_still_gets_motion_rewards(reward_kwargs):
+    out = compute_score("motion_r1", "sure! " + response(GT["codes"]), GT, CAPTION, **reward_kwargs)
+    assert out["format"] == 0.0 and out["parse_ok"] and out["reason"] == "missing <think> at the start"
+    assert out["motion"] > 0.99 and out["score"] == pytest.approx(out["motion"] + out["semantic"])
+
+
+def test_paper_variant_without_output_block(reward_kwargs):
+    text = response(GT["codes"], with_output=False)
+    assert compute_score("motion_r1", text, GT, CAPTION, **reward_kwargs)["format"] == 0.0
+    assert compute_score("motion_r1", text, GT, CAPTION, **reward_kwargs, with_output=False)["format"] == 1.0
+
+
+@pytest.mark.parametrize(
+    ("solution", "ground_truth", "reason"),
+    [
+        (None, GT, "not a string"),
+        (12345, GT, "not a string"),
+        ("", GT, "missing <think> at the start"),
+        ("<think>a</think><output>b</output><Motion><Motion_999></Motion>", GT, "motion id out of range"),
+        ("<Motion>" * 5000, GT, "missing <think> at the start"),
+        (response(GT["codes"]), {"id": "x"}, "bad ground truth"),  # no codes
+        (response(GT["codes"]), {"id": "x", "codes": []}, "bad ground truth"),
+        (response(GT["codes"]), {"id": "x", "codes": [1, 10_000]}, "bad ground truth"),  # outside the codebook
+        (response(GT["codes"]), {"id": "x", "codes": ["a"]}, "bad ground truth"),
+        (response(GT["codes"]), "not json", "bad ground truth"),
+        (response(GT["codes"]), None, "bad ground truth"),
+    ],
+)
+def test_invalid_input_scores_zero_with_a_counted_reason(reward_kwargs, solution, ground_truth, reason):
+    before = reason_counts().get(reason, 0)
+    out = compute_score("motion_r1", solution, ground_truth, CAPTION, **reward_kwargs)
+    assert out["score"] == 0.0 and out["format"] == 0.0 and out["motion"] == 0.0 and out["semantic"] == 0.0
+    assert out["reason"] == reason and reason in REASONS
+    assert set(out) == KEYS
+    assert reason_counts()[reason] == before + 1
+
+
+def test_ground_truth_as_json_string_and_numpy_codes(reward_kwargs):
+    text = response(GT["codes"])
+    a = compute_score("motion_r1", text, json.dumps(GT), CAPTION, **reward_kwargs)
+    b = compute_score("motion_r1", text, {"id": "000001", "codes": np.asarray(GT["codes"])}, CAPTION, **reward_kwargs)
+    assert a == b and a["reason"] == "ok"
+
+
+def test_missing_caption_is_a_counted_reason(reward_kwargs):
+    out = compute_score("motion_r1", response(GT["codes"]), GT, {"index": 3}, **reward_kwargs)
+    assert out["reason"] == "no caption" and out["semantic"] == 0.0 and out["motion"] > 0.99
+
+
+def test_async_entry_point_agrees_and_batches(reward_kwargs):
+    rng = np.random.default_rng(0)
+    texts = [response(rng.integers(0, 32, 12).tolist()) for _ in range(16)]
+    sync = [compute_score("motion_r1", t, GT, CAPTION, **reward_kwargs) for t in texts]
+
+    async def run():
+        return await asyncio.gather(*(compute_score_async("motion_r1", t, GT, CAPTION, **reward_kwargs) for t in texts))
+
+    cfg = RewardConfig.from_kwargs(reward_kwargs)
+    scorer = get_local_scorer(cfg.vq_ckpt, cfg.retrieval_ckpt, "cpu", cfg.max_batch, cfg.wait_ms)
+    batches_before = scorer.stats.batches
+    got = asyncio.run(run())
+    for a, b in zip(sync, got):
+        assert a["score"] == pytest.approx(b["score"], abs=1e-5)
+    assert scorer.stats.batches - batches_before < 16  # concurrent calls shared batches
+
+
+def test_format_only_reward_needs_no_checkpoints():
+    out = compute_score("motion_r1", response(GT["codes"]), GT, CAPTION, w_motion=0, w_semantic=0)
+    assert out["score"] == 1.0 and out["motion"] == 0.0
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"vq_ckpt": "a", "retrieval_ckpt": "b", "w_motoin": 1.0}, "unknown reward_kwargs"),  # typo
+        ({"vq_ckpt": "a"}, "retrieval_ckpt"),
+        ({"vq_ckpt": "a", "retrieval_ckpt": "b", "w_format": -1}, "w_format"),
+        ({"vq_ckpt": "a", "retrieval_ckpt": "b", "min_codes": 20, "max_codes": 10}, "min_codes"),
+        ({"vq_ckpt": "a", "retrieval_ckpt": "b", "scorer": "gpu"}, "scorer"),
+    ],
+)
+def test_configuration_mistakes_raise(kwargs, match):
+    with pytest.raises(UserError, match=match):
+        compute_score("motion_r1", "x", GT, CAPTION, **kwargs)
+
+
+def test_missing_checkpoint_raises_not_zero(tmp_path):
+    with pytest.raises(UserError):
+        compute_score("motion_r1", response(GT["codes"]), GT, CAPTION, vq_ckpt=str(tmp_path), retrieval_ckpt="x")
+
+
+def test_hydra_style_string_values_are_typed(reward_kwargs):
+    cfg = RewardConfig.from_kwargs({**reward_kwargs, "with_output": "false", "w_motion": "0.5", "max_codes": "30"})
+    assert cfg.with_output is False and cfg.w_motion == 0.5 and cfg.max_codes == 30
+    # verl's own extra kwargs (reward model router) are accepted and ignored
+    RewardConfig.from_kwargs({**reward_kwargs, "reward_router_address": None, "reward_model_tokenizer": None})
+
+
+def test_sentinel_is_written_once_per_process(reward_kwargs, tmp_path):
+    path = tmp_path / "sentinel.txt"
+    for _ in range(3):
+        compute_score("motion_r1", "x", GT, CAPTION, **reward_kwargs, sentinel=str(path))
+    assert path.read_text().count("motion_r1 reward ran") == 1
+    motion_r1._SENTINELS.discard(str(path))
