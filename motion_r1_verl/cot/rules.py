@@ -126,19 +126,35 @@ def _fallback_lemma(word: str) -> str | None:
     return None
 
 
-def _find_verb(words: list[str], allow_fallback: bool) -> tuple[int, str] | None:
+_QUANTIFIERS = frozenset("a an the few couple of some several many more two three four five six seven eight nine ten "
+                         "small big large short long quick little tiny half".split())  # fmt: skip
+
+
+def _find_verb(words: list[str], allow_fallback: bool, nouns: bool = False) -> tuple[int, str] | None:
     """(index, lemma) of the clause's verb: a known verb first in the clause, else an unknown verb-like
-    first word ("ends up where it started" is about ending), else the first known verb anywhere."""
-    if not words:
+    first word ("ends up where it started" is about ending), else the first known verb anywhere.
+    Adverbs in front are skipped ("slowly turns"); "steps" after a quantifier is a noun ("after a few
+    steps" is not a clause) unless ``nouns`` (the object of a light verb: "takes two steps")."""
+    first = 0
+    while first < len(words) - 1 and words[first].endswith("ly") and words[first] not in _FORMS:
+        first += 1
+    if first >= len(words):
         return None
-    if words[0] in _FORMS:
-        return 0, _FORMS[words[0]]
+    if words[first] in _FORMS:
+        return first, _FORMS[words[first]]
     if allow_fallback:
-        lemma = _fallback_lemma(words[0])
+        lemma = _fallback_lemma(words[first])
         if lemma:
-            return 0, lemma
+            return first, lemma
     for index, word in enumerate(words):
         if word in _FORMS:
+            if (
+                not nouns
+                and word in ("step", "steps")
+                and index > 0
+                and (words[index - 1] in _QUANTIFIERS or words[index - 1].isdigit())
+            ):
+                continue
             return index, _FORMS[word]
     return None
 
@@ -259,7 +275,7 @@ def clause_step(clause: str) -> dict[str, Any] | None:
     rest = " ".join(words[index + 1 :])
     phrase = " ".join([lemma, rest]).strip()
     if lemma in _LIGHT_VERBS:
-        head = _find_verb(words[index + 1 : index + 5], allow_fallback=False)
+        head = _find_verb(words[index + 1 : index + 5], allow_fallback=False, nouns=True)
         if head is not None and head[1] not in _LIGHT_VERBS and not (lemma == "get" and head[1] == "stand"):
             # "makes four small steps forward": walk, but count/direction come from the whole tail
             lemma = head[1]
@@ -323,7 +339,7 @@ def _clauses(sentence: str) -> list[tuple[str | None, str, bool]]:
     for conn, text in pieces:
         stripped, had_subject = _strip_subject(text)
         has_verb = _find_verb(stripped.split(), allow_fallback=True)
-        if merged and (has_verb is None or stripped.split()[0] in _NONVERB):
+        if merged and (has_verb is None or stripped.split()[has_verb[0]] in _NONVERB):
             prev_conn, prev_text, prev_subject = merged[-1]
             glue = conn if conn not in (None, ",", ";") else ","
             merged[-1] = (prev_conn, f"{prev_text} {glue} {text}", prev_subject)

@@ -80,6 +80,10 @@ A, W = "after_previous", "with_previous"
         ("The man does a right kick, backs up and bends forward at the waist",
          [("kick", "right", None, None, None, A), ("walk", None, "backward", None, None, A),
           ("bow", None, None, None, None, A)]),
+        # adverb before the verb still starts a clause; "after a few steps" is not a clause
+        ("A human walks forwards and slowly turns left, then stops after a few steps.",
+         [("walk", None, "forward", None, None, A), ("turn", None, "left", None, None, A),
+          ("stand", None, None, None, None, A)]),
         # nothing to decompose
         ("Cannot see anything", []),
     ],
