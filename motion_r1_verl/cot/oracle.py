@@ -187,7 +187,9 @@ def render_steps(steps: list[dict]) -> tuple[str, str]:
     if n == 1:
         intro = "The description is a single action, so the motion has one sub-action."
     else:
-        intro = f"The description can be broken into {n} sub-actions performed in order."
+        overlap = any(_simultaneous(s) for s in norm[1:])
+        how = "in order, some of them at the same time" if overlap else "in order"
+        intro = f"The description can be broken into {n} sub-actions performed {how}."
     think = " ".join([intro, *(_think_sentence(i, n, s) for i, s in enumerate(norm))])
     plan = "\n".join(
         f"{i + 1}. " + ("at the same time, " if i > 0 and _simultaneous(s) else "") + _phrase(s, third_person=False)
