@@ -21,8 +21,9 @@ test -f "$HERE/config/$PROFILE.yaml" || { echo "unknown profile $PROFILE (see $H
 test -f "$DATA_DIR/train.parquet" || { echo "$DATA_DIR/train.parquet not found" >&2; exit 2; }
 mkdir -p "$OUT_DIR"
 
-VAL_FILES=null
-if [[ -f "$DATA_DIR/val.parquet" ]]; then VAL_FILES="$DATA_DIR/val.parquet"; fi
+# Without val.parquet, validation is off (verl would iterate a missing val loader at test_freq).
+VAL_ARGS=(data.val_files=null trainer.test_freq=-1)
+if [[ -f "$DATA_DIR/val.parquet" ]]; then VAL_ARGS=(data.val_files="$DATA_DIR/val.parquet"); fi
 
 if [[ "$PROFILE" == cpu_* ]]; then
     # The CPU platform plugin (motion_r1_verl.verl_plugin) is active only with VERL_PLATFORM=cpu.
@@ -42,6 +43,6 @@ export VERL_FILE_LOGGER_PATH=${VERL_FILE_LOGGER_PATH:-$OUT_DIR/metrics.jsonl}
     --config-path="$HERE/config" --config-name="$PROFILE" \
     model.path="$MODEL_PATH" \
     data.train_files="$DATA_DIR/train.parquet" \
-    data.val_files="$VAL_FILES" \
+    "${VAL_ARGS[@]}" \
     trainer.default_local_dir="$OUT_DIR" \
     "$@"
