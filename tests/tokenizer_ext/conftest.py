@@ -1,13 +1,23 @@
 """Fixtures: a tiny random Qwen2 LM (built once per session) and the real Qwen2.5 tokenizer."""
 
+import sys
 from pathlib import Path
 
-import pytest
-import torch
-from transformers import Qwen2Config, Qwen2ForCausalLM
+# This folder is named like the package it tests. Run as `.venv/bin/pytest` (no repo root on sys.path),
+# `import tokenizer_ext` would resolve to this folder as a namespace package; a regular package on
+# sys.path always wins over a namespace one, so putting the repo root there restores the real package.
+_REPO_ROOT = str(Path(__file__).resolve().parents[2])
+if _REPO_ROOT not in sys.path:
+    sys.path.insert(0, _REPO_ROOT)
+if getattr(sys.modules.get("tokenizer_ext"), "__file__", "") is None:
+    del sys.modules["tokenizer_ext"]
 
-from tokenizer_ext.qwen25 import QWEN25_EMBEDDING_ROWS, build_qwen25_tokenizer
-from tokenizer_ext.tiny_llm import make_tiny_llm
+import pytest  # noqa: E402
+import torch  # noqa: E402
+from transformers import Qwen2Config, Qwen2ForCausalLM  # noqa: E402
+
+from tokenizer_ext.qwen25 import QWEN25_EMBEDDING_ROWS, build_qwen25_tokenizer  # noqa: E402
+from tokenizer_ext.tiny_llm import make_tiny_llm  # noqa: E402
 
 CAPTIONS = [
     "a person walks forward three steps and turns left",
