@@ -30,7 +30,7 @@ import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
 from motion_r1_verl.errors import UserError
-from motion_r1_verl.response_format import MOTION_END, MOTION_START, REASONING_TAGS, motion_token
+from motion_r1_verl.response_format import MOTION_END, MOTION_START, REASONING_TAGS, motion_token, motion_tokens
 from tokenizer_ext.checks import run_checks
 from tokenizer_ext.tokens import add_motion_tokens
 
@@ -87,7 +87,11 @@ class ExtendConfig:
 
 @dataclass
 class MotionVocab:
-    """Contents of ``motion_vocab.json``: how motion codes map to token ids in an extended model."""
+    """Contents of ``motion_vocab.json``: how motion codes map to token ids in an extended model.
+
+    ``tokens`` maps every added spelling (``<Motion>``, ``</Motion>``, ``<Motion_i>``, reasoning tags)
+    to its id; ``first_code_id + code`` is the id of ``<Motion_code>`` (checked contiguous).
+    """
 
     codebook_size: int
     base_model: str
@@ -226,7 +230,7 @@ def extend_model(
         embedding_rows=rows,
         tied_embeddings=tied,
         init=config.init,
-        tokens={t: vocab[t] for t in (MOTION_START, MOTION_END, *REASONING_TAGS)},
+        tokens={t: vocab[t] for t in (*motion_tokens(config.codebook_size), *REASONING_TAGS)},
     )
 
 

@@ -48,6 +48,8 @@ def test_mean_init_tied(tiny_llm, tmp_path):
 
     saved = json.loads((tmp_path / "ext" / "motion_vocab.json").read_text())
     assert saved["codebook_size"] == K and saved["base_model"] == str(tiny_llm)
+    assert saved["tokens"]["<Motion_7>"] == tok.convert_tokens_to_ids("<Motion_7>")
+    assert saved["tokens"]["</think>"] == tok.convert_tokens_to_ids("</think>") and len(saved["tokens"]) == K + 6
     assert MotionVocab.load(tmp_path / "ext").code_to_id(K - 1) == tok.convert_tokens_to_ids(motion_token(K - 1))
     assert run_checks(tok, K, rows)[-1] == "embedding_covers"
 
