@@ -7,11 +7,11 @@ import json
 import logging
 from pathlib import Path
 
-from motion_r1_verl.retrieval.config import PRESETS, TextMotionConfig, TrainConfig
+from motion_r1_verl.retrieval.config import DEFAULT_PRESET, PRESETS, TextMotionConfig, TrainConfig
 
 EXAMPLE = """example:
   motion-r1 retrieval train --data data/synth --out runs/retrieval
-  motion-r1 retrieval train --data data/synth --out runs/retrieval_heldout --preset small --seed 1
+  motion-r1 retrieval train --data data/synth --out runs/retrieval_heldout --preset compact --seed 1
   motion-r1 retrieval train --data data/synth --out runs/retrieval --resume   # continue an interrupted run
 """
 
@@ -33,7 +33,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--data", required=True, type=Path, help="HumanML3D-format folder with train.txt and val.txt")
     p.add_argument("--out", required=True, type=Path, help="checkpoint folder to create (or continue with --resume)")
-    p.add_argument("--preset", choices=sorted(PRESETS), default="base", help="model size (default: base)")
+    p.add_argument(
+        "--preset",
+        choices=sorted(PRESETS),
+        default=DEFAULT_PRESET,
+        help=f"model size (default: {DEFAULT_PRESET}; 'compact' with another --seed for a held-out evaluator)",
+    )
     p.add_argument("--seed", type=int, default=0, help="seed for init, batch order and caption choice (default: 0)")
     p.add_argument("--epochs", type=int, default=TrainConfig.epochs, help="training epochs (default: %(default)s)")
     p.add_argument("--batch-size", type=int, default=TrainConfig.batch_size, help="clips per step (default: 64)")
@@ -41,6 +46,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--val-every", type=int, default=TrainConfig.val_every, help="epochs between checkpoints")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     p.add_argument("--stop-after", type=int, default=None, help="stop (with a checkpoint) after this many epochs")
+    p.add_argument("--time-limit", type=float, default=None, help="stop (with a checkpoint) after this many minutes")
     p.add_argument("--device", default=None, help="torch device (default: cuda if available, else cpu)")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's choice)")
     p.set_defaults(func=_train)
@@ -72,6 +78,7 @@ def _train(args: argparse.Namespace) -> int:
         resume=args.resume,
         device=args.device,
         stop_after=args.stop_after,
+        time_limit_s=None if args.time_limit is None else 60.0 * args.time_limit,
     )
     last = state["history"][-1] if state.get("history") else {}
     print(json.dumps({"checkpoint": str(args.out), "epoch": state["epoch"], **last}))

@@ -53,15 +53,22 @@ def sinusoidal_positions(length: int, dim: int) -> torch.Tensor:
 
 
 class MotionEncoder(nn.Module):
-    """Masked transformer over normalised features (B, T, F) + lengths (B,) -> (B, latent_dim)."""
+    """Masked transformer over normalised features (B, T, F) + lengths (B,) -> (B, latent_dim).
+
+    Frames are grouped in patches of ``patch_frames`` (concatenated, then one linear layer), so a 196-frame
+    clip is 49 tokens; a patch is valid when it holds at least one real frame, and frames past a clip's length
+    are zeroed first so padding never leaks into its last patch.
+    """
 
     def __init__(self, cfg: TextMotionConfig):
         super().__init__()
-        self.input = nn.Linear(cfg.feature_dim, cfg.d_model)
+        self.patch = cfg.patch_frames
+        self.input = nn.Linear(cfg.feature_dim * cfg.patch_frames, cfg.d_model)
         self.cls = nn.Parameter(torch.zeros(1, 1, cfg.d_model))
         nn.init.normal_(self.cls, std=0.02)
-        # +1 position for the CLS token
-        self.register_buffer("positions", sinusoidal_positions(cfg.max_frames + 1, cfg.d_model), persistent=False)
+        self.max_frames = cfg.max_frames
+        n_tokens = -(-cfg.max_frames // cfg.patch_frames) + 1  # +1 for the CLS token
+        self.register_buffer("positions", sinusoidal_positions(n_tokens, cfg.d_model), persistent=False)
         layer = nn.TransformerEncoderLayer(
             cfg.d_model, cfg.n_heads, cfg.ff_dim, cfg.dropout, activation="gelu", batch_first=True, norm_first=True
         )
@@ -70,14 +77,20 @@ class MotionEncoder(nn.Module):
         self.out = nn.Linear(cfg.d_model, cfg.latent_dim)
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        b, t, _ = x.shape
-        if t + 1 > self.positions.shape[0]:
-            raise ValueError(f"motion of {t} frames is longer than max_frames={self.positions.shape[0] - 1}")
-        h = self.input(x)  # (B, T, d)
-        h = torch.cat([self.cls.expand(b, -1, -1), h], dim=1) + self.positions[: t + 1]  # (B, 1+T, d)
-        frame = torch.arange(t, device=x.device)[None, :]
-        pad = torch.cat([torch.zeros(b, 1, dtype=torch.bool, device=x.device), frame >= lengths[:, None]], dim=1)
-        h = self.encoder(h, src_key_padding_mask=pad)  # (B, 1+T, d)
+        b, t, f = x.shape
+        if t > self.max_frames:
+            raise ValueError(f"motion of {t} frames is longer than max_frames={self.max_frames}")
+        x = x * (torch.arange(t, device=x.device)[None, :] < lengths[:, None]).unsqueeze(-1).to(x.dtype)
+        extra = (-t) % self.patch
+        if extra:
+            x = F.pad(x, (0, 0, 0, extra))
+        n = (t + extra) // self.patch
+        h = self.input(x.reshape(b, n, self.patch * f))  # (B, N, d): N patches of `patch` frames
+        h = torch.cat([self.cls.expand(b, -1, -1), h], dim=1) + self.positions[: n + 1]  # (B, 1+N, d)
+        n_valid = torch.div(lengths + self.patch - 1, self.patch, rounding_mode="floor")
+        token = torch.arange(n, device=x.device)[None, :]
+        pad = torch.cat([torch.zeros(b, 1, dtype=torch.bool, device=x.device), token >= n_valid[:, None]], dim=1)
+        h = self.encoder(h, src_key_padding_mask=pad)  # (B, 1+N, d)
         return self.out(self.norm(h[:, 0]))
 
 

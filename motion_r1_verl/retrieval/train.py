@@ -115,11 +115,13 @@ def train_retrieval(
     device: str | torch.device | None = None,
     progress: bool = True,
     stop_after: int | None = None,
+    time_limit_s: float | None = None,
 ) -> dict:
     """Train (or resume) and return the final trainer state (epochs done, validation history).
 
     ``stop_after`` ends this run (with a checkpoint) once that many epochs are done in total, for time-boxed
-    runs: ``resume=True`` later continues with the same schedule as an uninterrupted run.
+    runs: ``resume=True`` later continues with the same schedule as an uninterrupted run. ``time_limit_s``
+    does the same at the first epoch boundary after that many seconds of training.
     """
     data_dir, out_dir = Path(data_dir), Path(out_dir)
     model_config = model_config or TextMotionConfig()
@@ -213,7 +215,9 @@ def train_retrieval(
             bar.update(1)
             bar.set_postfix(epoch=epoch + 1, loss=f"{running / (step_in_epoch + 1):.3f}")
         done = epoch + 1
-        stopping = stop_after is not None and done >= stop_after
+        stopping = (stop_after is not None and done >= stop_after) or (
+            time_limit_s is not None and time.time() - t0 > time_limit_s
+        )
         if done % tc.val_every == 0 or done == tc.epochs or stopping:
             record = {"epoch": done, "train_loss": running / steps_per_epoch, "seconds": round(time.time() - t0, 1)}
             if len(val.clips) >= 2:
