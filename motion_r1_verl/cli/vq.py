@@ -13,6 +13,10 @@ TRAIN_EXAMPLE = """examples:
 ENCODE_EXAMPLE = """example:
   motion-r1 vq encode --data runs/synth --ckpt runs/vq --out runs/codes.jsonl
 """
+EVAL_EXAMPLE = """examples:
+  motion-r1 vq eval --ckpt runs/vq --data runs/synth --split test
+  motion-r1 vq eval --ckpt runs/vq --features ../shared/data/humanml3d/new_joint_vecs/012314.npy
+"""
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -64,13 +68,38 @@ def _encode(args: argparse.Namespace) -> int:
     return 0
 
 
+def _eval(args: argparse.Namespace) -> int:
+    from motion_r1_verl.errors import UserError
+    from motion_r1_verl.motion.humanml3d import check_motion_array, load_array
+    from motion_r1_verl.vq.codec import MotionCodec
+    from motion_r1_verl.vq.data import load_features
+    from motion_r1_verl.vq.evaluate import reconstruction_metrics
+
+    if args.data is None and not args.features:
+        raise UserError("give --data DIR (with --split) and/or --features FILE.npy")
+    codec = MotionCodec.from_pretrained(Path(args.ckpt), device=args.device)
+    results = {}
+    if args.data is not None:
+        _, clips = load_features(Path(args.data), args.split, min_frames=codec.frames_per_code)
+        metrics = reconstruction_metrics(codec.model, codec.normalizer, clips)
+        results[f"{args.data}:{args.split}"] = metrics.as_dict()
+    for path in args.features or []:
+        try:
+            clip = check_motion_array(load_array(Path(path)), "features")
+        except ValueError as err:
+            raise UserError(f"{path}: {err}") from None
+        results[path] = reconstruction_metrics(codec.model, codec.normalizer, [clip]).as_dict()
+    print(json.dumps(results))
+    return 0
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
-    desc = "Motion tokenizer (VQ-VAE): train it, encode a dataset into motion codes."
+    desc = "Motion tokenizer (VQ-VAE): train it, encode a dataset into motion codes, measure reconstruction."
     parser = subparsers.add_parser(
         "vq",
         help=desc,
         description=desc,
-        epilog=TRAIN_EXAMPLE + ENCODE_EXAMPLE,
+        epilog=TRAIN_EXAMPLE + ENCODE_EXAMPLE + EVAL_EXAMPLE,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     inner = parser.add_subparsers(dest="vq_command", metavar="<sub-verb>")
@@ -122,3 +151,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     encode.add_argument("--device", default=None, help="torch device (default: cuda if available, else cpu)")
     encode.add_argument("--quiet", action="store_true", help="no progress bar")
     encode.set_defaults(func=_encode)
+
+    evaluate = inner.add_parser(
+        "eval",
+        help="reconstruction MPJPE / codebook usage of a checkpoint",
+        description="Encode-decode clips with a checkpoint and print their reconstruction error as JSON: "
+        "pelvis-centred MPJPE (mm, as MoMask), global MPJPE, feature L1, codebook usage and perplexity.",
+        epilog=EVAL_EXAMPLE,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    evaluate.add_argument("--ckpt", required=True, help="VQ checkpoint folder")
+    evaluate.add_argument("--data", default=None, help="HumanML3D-format folder to evaluate a split of")
+    evaluate.add_argument("--split", default="test", help="split of --data (default test)")
+    evaluate.add_argument(
+        "--features", action="append", help="a raw (T, 263) features .npy file to evaluate (repeatable)"
+    )
+    evaluate.add_argument("--device", default=None, help="torch device (default: cuda if available, else cpu)")
+    evaluate.set_defaults(func=_eval)

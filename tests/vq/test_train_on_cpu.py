@@ -114,6 +114,9 @@ def test_cli_train_resume_encode(tiny_dataset, tmp_path, capsys):
     assert len(rows) == 36 and all(set(r) == {"id", "codes"} and r["codes"] for r in rows)
     assert main(argv) == 2  # finished output is not overwritten
     assert "already exists" in capsys.readouterr().err
+    assert main(["vq", "eval", "--ckpt", str(ckpt), "--data", str(tiny_dataset), "--split", "test"]) == 0
+    metrics = json.loads(capsys.readouterr().out.strip().splitlines()[-1])[f"{tiny_dataset}:test"]
+    assert metrics["n_clips"] == 6 and metrics["mpjpe_mm"] > 0 and 0 < metrics["usage"] <= 1
 
 
 def test_cli_user_errors_exit_2(tmp_path, capsys):
