@@ -123,3 +123,10 @@ def test_cli_user_errors_exit_2(tmp_path, capsys):
     assert main(["vq", "train", "--data", str(tmp_path / "nope"), "--out", str(tmp_path / "o"), "--quiet"]) == 2
     assert "error" in capsys.readouterr().err
     assert main(["vq", "encode", "--data", str(tmp_path), "--ckpt", str(tmp_path), "--out", "x.jsonl"]) == 2
+
+
+def test_joint_space_position_loss_trains(tiny_dataset, tmp_path):
+    config = tiny_config(steps=3, pos_space="joints")
+    result = train_vq(tiny_dataset, tmp_path / "j", config, device="cpu", progress=False)
+    assert len(result.losses) == 3 and np.isfinite(result.losses).all()
+    assert load_checkpoint(tmp_path / "j")[1].train.pos_space == "joints"
