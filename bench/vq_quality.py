@@ -4,8 +4,8 @@ What is measured: train a preset (default ``small``) on a HumanML3D-format folde
 synthetic dataset, generated if the folder is missing) for at most ``--minutes`` of wall time, then
 report on the TEST split the pelvis-centred MPJPE (mm, MoMask's definition), the global MPJPE,
 codebook usage (fraction of codes used by the test clips) and perplexity, and the MPJPE of the real
-HumanML3D clip (normalised with the checkpoint's own statistics). The load average is printed
-beside the figures: on a shared CPU the same budget buys fewer steps.
+HumanML3D clip (normalised with the checkpoint's own statistics). Wall and process CPU seconds and
+the load average are printed beside the figures: on a shared CPU the same wall budget buys fewer steps.
 
 Why: the issue's quality goal (small preset, synthetic test split, <= 15 CPU minutes: MPJPE <= 25 mm,
 usage >= 70 %) and an honest look at how the synthetic-trained tokenizer transfers to real motion.
@@ -21,6 +21,8 @@ import json
 import os
 import time
 from pathlib import Path
+
+import torch
 
 from motion_r1_verl.motion.humanml3d import check_motion_array, load_array
 from motion_r1_verl.vq.codec import MotionCodec
@@ -52,6 +54,7 @@ def main(argv: list[str] | None = None) -> dict:
         generate_dataset(data, n=args.synth_n, seed=0, progress=False)
     load_before = os.getloadavg()[0]
     started = time.perf_counter()
+    cpu_started = time.process_time()
     config = preset(args.preset)
     for item in args.set:
         key, value = item.split("=", 1)
@@ -72,6 +75,8 @@ def main(argv: list[str] | None = None) -> dict:
         progress=False,
     )
     train_seconds = time.perf_counter() - started
+    # CPU seconds of this process, all threads: on a shared machine this, not wall time, is what it used.
+    train_cpu_seconds = time.process_time() - cpu_started
     load_after = os.getloadavg()[0]
 
     codec = MotionCodec.from_pretrained(out, device=args.device)
@@ -83,6 +88,8 @@ def main(argv: list[str] | None = None) -> dict:
         "steps": result.step,
         "scheduled_steps": codec.config.train.steps if codec.config else None,
         "train_seconds": round(train_seconds, 1),
+        "train_cpu_seconds": round(train_cpu_seconds, 1),
+        "threads": torch.get_num_threads(),
         "load_avg_before": round(load_before, 2),
         "load_avg_after": round(load_after, 2),
         "cpus": os.cpu_count(),
