@@ -127,3 +127,18 @@ def test_partially_extended_base_rejected(tiny_llm, tmp_path):
     extend_vocab(ExtendConfig(base=str(tiny_llm), codebook_size=8, out=tmp_path / "ext8"))
     with pytest.raises(UserError, match="already has 10 of the 18 motion tokens"):
         extend_vocab(ExtendConfig(base=str(tmp_path / "ext8"), codebook_size=16, out=tmp_path / "ext16"))
+
+
+def test_load_codebook_from_a_vq_checkpoint_folder(tmp_path):
+    from safetensors.torch import save_file
+
+    from tokenizer_ext.extend import load_codebook
+
+    codebook = torch.randn(K, 8)
+    # Shaped like motion_r1_verl.vq's quantizer buffers: the EMA sums have the same shape.
+    save_file({"quantizer.code_sum": torch.zeros(K, 8), "quantizer.codebook": codebook}, tmp_path / "model.safetensors")
+    torch.testing.assert_close(load_codebook(tmp_path, K), codebook)
+    with pytest.raises(UserError, match="with 7 rows"):
+        load_codebook(tmp_path, 7)
+    with pytest.raises(UserError, match="not found"):
+        load_codebook(tmp_path / "missing", K)
