@@ -29,6 +29,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
+import torch
 from tqdm import tqdm
 
 from motion_r1_verl.errors import UserError
@@ -225,7 +226,7 @@ def generate_dataset(
                 generated += _run_chunk(job)
                 bar.update(_chunk_len(config, job[2]))
         else:
-            with multiprocessing.get_context("fork").Pool(config.workers) as pool:
+            with multiprocessing.get_context("fork").Pool(config.workers, initializer=_init_worker) as pool:
                 for size in pool.imap_unordered(_run_chunk, jobs):
                     generated += size
                     bar.update(size)
@@ -264,6 +265,12 @@ def generate_dataset(
     shutil.rmtree(parts)
     logger.info("%s", report.summary())
     return report
+
+
+def _init_worker() -> None:
+    # A forked child must not use the parent's torch thread pool (it can deadlock); one thread
+    # per worker is also what we want with one process per core.
+    torch.set_num_threads(1)
 
 
 def _chunk_len(config: SynthConfig, chunk: int) -> int:

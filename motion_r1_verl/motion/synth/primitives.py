@@ -402,18 +402,19 @@ def jump(ctx: Ctx, state: BodyState, step: Step) -> tuple[Track, BodyState]:
         crouch, push, flight, land, recover = ctx.frames(7, 10), 3, ctx.frames(6, 8), 3, ctx.frames(7, 10)
         depth = ctx.u(0.12, 0.2)
         distance = ctx.u(0.4, 0.8) if forward else 0.0
-        t_off = crouch + push
+        # Two still frames at each end, so the linear+smoothed curves below start and end at rest.
+        t_off = 2 + crouch + push
         t_land = t_off + flight
-        n = t_land + land + recover
+        n = t_land + land + recover + 2
         track = base_track(ctx, state, n)
         target = state.ankle + fwd * distance
         apex = 9.81 * (flight / 20.0) ** 2 / 8
         apply_footsteps(
             track, state, [Footstep(f, t_off, t_land, target[f], state.foot_yaw[f], apex + 0.06) for f in (0, 1)]
         )
-        times = [0, crouch, t_off, t_land, t_land + land, n - 1]
+        times = [0, 2, 2 + crouch, t_off, t_land, t_land + land, n - 3, n - 1]
         track.root[:, 1] = keyframes(
-            n, times, [stand, stand - depth, stand + 0.02, stand + 0.02, stand - 0.7 * depth, stand], 1.0
+            n, times, [stand, stand, stand - depth, stand + 0.02, stand + 0.02, stand - 0.7 * depth, stand, stand], 1.0
         )
         t = np.arange(n, dtype=np.float64)
         s = (t - t_off) / flight
@@ -423,10 +424,10 @@ def jump(ctx: Ctx, state: BodyState, step: Step) -> tuple[Track, BodyState]:
             keyframes(n, [0, t_off - 2, t_off, t_land, t_land + 3, n - 1], [0, 0, 0.1, 0.9, 1, 1], 0.8) * distance
         )
         track.root[:, [0, 2]] = state.root[[0, 2]] + progress[:, None] * fwd[[0, 2]]
-        arm = keyframes(n, times, [0, -0.8, 1.2 if not forward else 1.6, 0.6, -0.2, 0], 1.0)
+        arm = keyframes(n, times, [0, 0, -0.8, 1.2 if not forward else 1.6, 0.6, -0.2, 0, 0], 1.0)
         for side in (LEFT, RIGHT):
             track.wrist[:, side] = swing_arm(ctx.body.hang[side], arm)
-        track.spine[:, 0] = keyframes(n, times, [0.03, 0.35, 0.0, 0.05, 0.3, 0.03], 1.0)
+        track.spine[:, 0] = keyframes(n, times, [0.03, 0.03, 0.35, 0.0, 0.05, 0.3, 0.03, 0.03], 1.0)
         segments.append(track)
         state = end_state(track)
     track = Track.concat(segments)
@@ -442,7 +443,7 @@ def squat(ctx: Ctx, state: BodyState, step: Step) -> tuple[Track, BodyState]:
         n = down + hold + up + 2
         track = base_track(ctx, state, n)
         times = [0, down, down + hold, n - 1]
-        w = keyframes(n, times, [0, 1, 1, 0], 1.5)
+        w = keyframes(n, times, [0, 1, 1, 0], eased=True)
         depth, shift = ctx.u(0.30, 0.40), ctx.u(0.08, 0.14)
         track.root = state.root + w[:, None] * back * shift
         track.root[:, 1] = state.root[1] - w * depth
@@ -465,9 +466,9 @@ def sit_down(ctx: Ctx, state: BodyState, step: Step) -> tuple[Track, BodyState]:
     start = state.root
     w = smoothstep(np.linspace(0, 1, n))[:, None]
     # Hips go back first, then down (the body folds over the feet to keep its balance).
-    back_w = keyframes(n, [0, 0.55 * n, n - 1], [0, 0.85, 1], 2.0)[:, None]
+    back_w = keyframes(n, [0, 0.55 * n, n - 1], [0, 0.85, 1], 1.0, eased=True)[:, None]
     track.root = start + (seat - start) * np.concatenate((back_w, w, back_w), 1)
-    track.spine[:, 0] = keyframes(n, [0, 0.5 * n, n - 1], [0.03, ctx.u(0.4, 0.6), 0.12], 2.0)
+    track.spine[:, 0] = keyframes(n, [0, 0.5 * n, n - 1], [0.03, ctx.u(0.4, 0.6), 0.12], eased=True)
     track.wrist = blend_wrists(ctx.body.hang[None], ctx.body.on_thighs[None], w[:, 0])
     return track, end_state(track, seated=True)
 
@@ -480,10 +481,10 @@ def stand_up(ctx: Ctx, state: BodyState, step: Step) -> tuple[Track, BodyState]:
     start = state.root
     w = smoothstep(np.linspace(0, 1, n))[:, None]
     # Lean forward over the feet first, then rise.
-    fwd_w = keyframes(n, [0, 0.45 * n, n - 1], [0, 0.8, 1], 2.0)[:, None]
-    up_w = keyframes(n, [0, 0.3 * n, n - 1], [0, 0.05, 1], 2.0)[:, None]
+    fwd_w = keyframes(n, [0, 0.45 * n, n - 1], [0, 0.8, 1], 1.0, eased=True)[:, None]
+    up_w = keyframes(n, [0, 0.3 * n, n - 1], [0, 0.05, 1], 1.0, eased=True)[:, None]
     track.root = start + (stand - start) * np.concatenate((fwd_w, up_w, fwd_w), 1)
-    track.spine[:, 0] = keyframes(n, [0, 0.35 * n, n - 1], [0.12, ctx.u(0.5, 0.7), 0.03], 2.0)
+    track.spine[:, 0] = keyframes(n, [0, 0.35 * n, n - 1], [0.12, ctx.u(0.5, 0.7), 0.03], eased=True)
     track.wrist = blend_wrists(ctx.body.on_thighs[None], ctx.body.hang[None], w[:, 0])
     return track, end_state(track)
 
@@ -492,7 +493,7 @@ def bow(ctx: Ctx, state: BodyState, step: Step) -> tuple[Track, BodyState]:
     down, hold, up = ctx.frames(12, 18), ctx.frames(4, 12), ctx.frames(12, 18)
     n = down + hold + up + 2
     track = base_track(ctx, state, n)
-    w = keyframes(n, [0, down, down + hold, n - 1], [0, 1, 1, 0], 1.5)
+    w = keyframes(n, [0, down, down + hold, n - 1], [0, 1, 1, 0], eased=True)
     track.spine[:, 0] += w * ctx.u(0.5, 1.0)
     track.head = w * 0.2
     back = -to_world(state.yaw, np.array([0.0, 0.0, 1.0]))
@@ -535,17 +536,17 @@ def kick(ctx: Ctx, state: BodyState, step: Step) -> tuple[Track, BodyState]:
     wound = start - fwd * 0.15
     wound[1] = start[1] + 0.12
     key_t = [times[1], times[2], times[3], times[4], times[5]]
-    lifted = keyframes(n, key_t, [start, wound, tip, tip, start], 0.5)
+    lifted = keyframes(n, key_t, [start, wound, tip, tip, start], eased=True)
     t = np.arange(n)
     up = (t > times[1]) & (t < times[5])
     track.ankle[up, foot] = lifted[up]
     track.contact[up, foot] = False
-    w = keyframes(n, list(times[[0, 1, 4, 5, 6]]), [0, 1, 1, 1, 0], 1.0)
+    w = keyframes(n, list(times[[0, 1, 5, 6]]), [0, 1, 1, 0], eased=True)
     toward = state.ankle[support] - state.root
     toward[1] = 0
     track.root = state.root + w[:, None] * toward * 0.6
     track.root[:, 1] = state.root[1] - 0.02 * w
-    kick_w = keyframes(n, list(times[[0, 2, 3, 4, 5, 6]]), [0, 0.2, 1, 1, 0, 0], 1.0)
+    kick_w = keyframes(n, list(times[[0, 2, 3, 4, 5]]), [0, 0.2, 1, 1, 0], eased=True)
     track.foot_pitch[:, foot] = 0.5 * kick_w
     track.spine[:, 0] -= 0.12 * kick_w
     track.wrist[:, support] = swing_arm(ctx.body.hang[support], 0.5 * kick_w)
@@ -573,7 +574,7 @@ def wave(ctx: Ctx, state: BodyState, step: Step) -> tuple[Track, BodyState]:
     sway = amplitude * np.sin(2 * np.pi * count * s)
     pose = np.broadcast_to(up, (n, 2, 3)).copy()
     pose[:, :, 0] += sway[:, None]
-    w = keyframes(n, [0, rise, n - 1 - rise, n - 1], [0, 1, 1, 0], 1.0)
+    w = keyframes(n, [0, rise, n - 1 - rise, n - 1], [0, 1, 1, 0], eased=True)
     _arm_blend(track, sides, pose, w)
     return track, end_state(track, state.seated)
 
@@ -587,7 +588,7 @@ def raise_arm(ctx: Ctx, state: BodyState, step: Step) -> tuple[Track, BodyState]
         pose = np.array([[0.1, 0.5, 0.06], [-0.1, 0.5, 0.06]])
     else:  # forward and up
         pose = np.array([[0.04, 0.33, 0.37], [-0.04, 0.33, 0.37]])
-    w = keyframes(n, [0, rise, rise + hold, n - 1], [0, 1, 1, 0], 1.0)
+    w = keyframes(n, [0, rise, rise + hold, n - 1], [0, 1, 1, 0], eased=True)
     _arm_blend(track, sides, np.broadcast_to(pose, (n, 2, 3)), w)
     return track, end_state(track, state.seated)
 
@@ -608,8 +609,8 @@ def punch(ctx: Ctx, state: BodyState, step: Step) -> tuple[Track, BodyState]:
     times.append(n - 1.0)
     values.append(0.0)
     track = base_track(ctx, state, n)
-    strike = keyframes(n, times, values, 0.6)
-    g = keyframes(n, [0, guard_t, n - 1 - guard_t, n - 1], [0, 1, 1, 0], 1.0)
+    strike = keyframes(n, times, values, eased=True)
+    g = keyframes(n, [0, guard_t, n - 1 - guard_t, n - 1], [0, 1, 1, 0], eased=True)
     pose = np.broadcast_to(guard, (n, 2, 3)).copy()
     pose[:, side] += strike[:, None] * (hit[side] - guard[side])
     _arm_blend(track, [LEFT, RIGHT], pose, g)
@@ -624,12 +625,12 @@ def clap(ctx: Ctx, state: BodyState, step: Step) -> tuple[Track, BodyState]:
     n = int(rise + cycle * count + rise + 2)
     track = base_track(ctx, state, n)
     t = np.arange(n, dtype=np.float64)
-    together = np.array([[-0.17, -0.12, 0.33], [0.17, -0.12, 0.33]]) + np.array([0, ctx.u(-0.04, 0.08), 0])
+    together = np.array([[-0.19, -0.12, 0.33], [0.19, -0.12, 0.33]]) + np.array([0, ctx.u(-0.04, 0.08), 0])
     apart = together + np.array([[0.15, 0.0, 0.0], [-0.15, 0.0, 0.0]])
     s = np.clip((t - rise) / (cycle * count), 0, 1)
     closing = 0.5 * (1 - np.cos(2 * np.pi * count * s))  # 0 apart -> 1 together, count times
     pose = apart + closing[:, None, None] * (together - apart)
-    w = keyframes(n, [0, rise, n - 1 - rise, n - 1], [0, 1, 1, 0], 1.0)
+    w = keyframes(n, [0, rise, n - 1 - rise, n - 1], [0, 1, 1, 0], eased=True)
     _arm_blend(track, [LEFT, RIGHT], pose, w)
     return track, end_state(track, state.seated)
 

@@ -158,9 +158,9 @@ def pose(track: Track) -> tuple[np.ndarray, np.ndarray]:
 def limit_pelvis_height(track: Track, margin: float = 0.995, radius: int = 3) -> None:
     """Lower the pelvis where a leg could not reach its ankle target (in place).
 
-    The cap is eroded (min over +-``radius`` frames) and then blurred within the same radius, so the
-    result is smooth and never above the cap: the IK reaches every target exactly and a planted foot
-    cannot slide.
+    The height cap is eroded (min over +-``radius`` frames) and then blurred within the same radius,
+    so it stays smooth and never exceeds the true cap: the IK reaches every target exactly and a
+    planted foot cannot slide. Frames far from a binding cap keep their height.
     """
     hips = hip_positions(track.root, track.yaw)  # (T, 2, 3)
     horizontal = np.linalg.norm((hips - track.ankle)[..., [0, 2]], axis=-1)
@@ -168,9 +168,8 @@ def limit_pelvis_height(track: Track, margin: float = 0.995, radius: int = 3) ->
     vertical = np.sqrt(np.maximum(reach**2 - horizontal**2, 0.0))
     hip_drop = track.root[:, None, 1] - hips[..., 1]
     cap = (track.ankle[..., 1] + vertical + hip_drop).min(axis=1)
-    height = np.minimum(track.root[:, 1], cap)
-    if (height < track.root[:, 1]).any():
-        padded = np.pad(height, radius, mode="edge")
+    if (cap < track.root[:, 1]).any():
+        padded = np.pad(cap, radius, mode="edge")
         windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * radius + 1)
         eroded = windows.min(axis=1)
         kernel = np.hanning(2 * radius + 3)[1:-1]

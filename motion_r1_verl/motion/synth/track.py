@@ -95,15 +95,22 @@ def smoothstep(s: np.ndarray) -> np.ndarray:
     return s * s * (3.0 - 2.0 * s)
 
 
-def keyframes(n: int, times: list[float], values: list, sigma: float = 0.0) -> np.ndarray:
-    """Piecewise-linear curve through (time, value) keys over frames 0..n-1, then Gaussian-smoothed.
+def keyframes(n: int, times: list[float], values: list, sigma: float = 0.0, *, eased: bool = False) -> np.ndarray:
+    """Curve through (time, value) keys over frames 0..n-1, then Gaussian-smoothed.
 
-    Values may be scalars or vectors. Smoothing pads with the end values, so the curve still starts
-    and ends at the first and last key: a segment that begins and ends at rest stays at rest there.
+    Linear between keys, or with ``eased`` a smoothstep between each pair of keys, so the curve is at
+    rest at every key (for gestures: rise, hold, lower). Values may be scalars or vectors. Smoothing
+    pads with the end values, so the curve still starts and ends at the first and last key.
     """
     t = np.arange(n, dtype=np.float64)
+    times = np.asarray(times, dtype=np.float64)
     vals = np.asarray(values, dtype=np.float64)
-    if vals.ndim == 1:
+    if eased:
+        i = np.clip(np.searchsorted(times, t, side="right") - 1, 0, len(times) - 2)
+        s = smoothstep((t - times[i]) / np.maximum(times[i + 1] - times[i], 1e-9))
+        s = s.reshape((-1,) + (1,) * (vals.ndim - 1))
+        out = vals[i] + (vals[i + 1] - vals[i]) * s
+    elif vals.ndim == 1:
         out = np.interp(t, times, vals)
     else:
         out = np.stack([np.interp(t, times, vals[:, k]) for k in range(vals.shape[1])], -1)
