@@ -68,7 +68,7 @@ class TextMotionConfig:
 class TrainConfig:
     """One retrieval training run."""
 
-    epochs: int = 60  # passes over the training clips
+    epochs: int = 20  # passes over the training clips (3k synth set: val R@1 ~0.9 after 10 on a GPU run)
     batch_size: int = 64  # clips per step (InfoNCE negatives come from the batch)
     lr: float = 2e-4  # AdamW peak learning rate
     weight_decay: float = 0.01
