@@ -1,7 +1,157 @@
-"""``motion-r1 generate``: placeholder until its issue lands (registers nothing)."""
+"""``motion-r1 generate``: text -> reasoning + motion with a trained model; writes npy, mp4/gif, BVH, JSONL.
+
+Exit codes: 0 when every caption got at least one valid motion, 1 when some caption never did (after
+retries; the summary names them), 2 for user errors (bad path, bad flag).
+"""
+
+from __future__ import annotations
 
 import argparse
+import logging
+import re
+import textwrap
+from pathlib import Path
+
+from motion_r1_verl.errors import UserError
+
+EXAMPLE = """example:
+  motion-r1 generate "a person walks forward then waves" --model runs/quickstart/grpo-merged --n 4
+  motion-r1 generate --prompts my_captions.txt --model runs/grpo-merged --out runs/gen --video gif
+  motion-r1 generate "someone jumps twice" --model runs/sft-merged --codec runs/vq --temperature 0
+
+Writes OUT/<id>.npy (or <id>_<k>.npy with --n > 1) features, OUT/joints/, OUT/video/, OUT/bvh/,
+OUT/results.jsonl (raw text, reasoning, codes, validity, attempts), OUT/captions.jsonl and OUT/summary.json.
+OUT can be evaluated directly: motion-r1 eval --motions OUT ... (with ids that are the split's clip ids).
+"""
+
+SLUG_CHARS = 40  # caption words kept in a sample's file name
+WRAP = 100
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    return None
+    p = subparsers.add_parser(
+        "generate",
+        help="generate motions (with the model's reasoning) from text",
+        description="Sample a merged Motion-R1 model with the training system prompt (transformers generate; "
+        "vLLM when installed and a GPU is present), print its <think> reasoning and <output> plan, decode the "
+        "motion tokens with the VQ codec, and write features, joints, an animation with the caption and a "
+        "BVH per sample. Responses without a usable motion span are reported with the reason and re-sampled "
+        "up to --retries times.",
+        epilog=EXAMPLE,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("captions", nargs="*", help="caption(s) to generate from")
+    p.add_argument("--model", required=True, type=Path, help="merged HF model folder (with motion_vocab.json)")
+    p.add_argument("--prompts", type=Path, default=None, help="text file, one caption per line (blank lines skipped)")
+    p.add_argument("--n", type=int, default=1, help="samples per caption (default 1)")
+    p.add_argument("--out", type=Path, default=Path("runs/generate"), help="output folder (default runs/generate)")
+    p.add_argument("--retries", type=int, default=2, help="re-samples of a malformed response (default 2)")
+    p.add_argument("--codec", type=Path, default=None, help="VQ checkpoint (default: the one in motion_vocab.json)")
+    p.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
+    p.add_argument("--temperature", type=float, default=1.0, help="sampling temperature, 0 = greedy (default 1.0)")
+    p.add_argument("--top-p", type=float, default=1.0, help="nucleus sampling mass (default 1.0 = off)")
+    p.add_argument("--max-new-tokens", type=int, default=768, help="token budget per response (default 768)")
+    p.add_argument("--batch-size", type=int, default=16, help="responses per generate call (default 16)")
+    p.add_argument("--backend", choices=("auto", "hf", "vllm"), default="auto", help="auto: vLLM if GPU+vLLM, else hf")
+    p.add_argument("--device", default=None, help="torch device for hf and the codec (default cuda if available)")
+    p.add_argument("--video", choices=("mp4", "gif", "none"), default="mp4", help="animation format (default mp4)")
+    p.add_argument("--no-bvh", action="store_true", help="do not write BVH files")
+    p.add_argument("--quiet", action="store_true", help="print only malformed attempts and the summary")
+    p.set_defaults(func=_generate)
+
+
+def read_prompts(path: Path) -> list[str]:
+    """Captions of a prompts file: one per line, surrounding whitespace and blank lines dropped."""
+    if not path.is_file():
+        raise UserError(f"--prompts {path} not found")
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as err:
+        raise UserError(f"--prompts {path} is not UTF-8 text ({err})") from err
+    return [line.strip() for line in lines if line.strip()]
+
+
+def caption_ids(captions: list[str]) -> list[str]:
+    """File-name ids ``000-a-person-walks-forward``: index (keeps them unique) + words of the caption."""
+    width = max(3, len(str(len(captions) - 1)))
+    ids = []
+    for i, caption in enumerate(captions):
+        slug = re.sub(r"[^a-z0-9]+", "-", caption.lower()).strip("-")[:SLUG_CHARS].rstrip("-")
+        ids.append(f"{i:0{width}d}-{slug}" if slug else f"{i:0{width}d}")
+    return ids
+
+
+def _show(label: str, text: str | None) -> None:
+    if text is None:
+        print(f"    {label}: (missing)")
+        return
+    body = textwrap.fill(" ".join(text.split()), WRAP, initial_indent=" " * 6, subsequent_indent=" " * 6)
+    print(f"    {label}:\n{body}" if text.strip() else f"    {label}: (empty)")
+
+
+def _print_result(row: dict, result, quiet: bool, greedy: bool) -> None:
+    for i, attempt in enumerate(result.failed_attempts, 1):
+        print(f"  sample {result.k}: attempt {i} malformed: {attempt.reason}")
+    if result.valid:
+        retry = f" after {result.attempts} attempts" if result.attempts > 1 else ""
+        if not quiet:
+            print(
+                f"  sample {result.k}: ok{retry}: {len(result.codes)} codes, {result.n_frames} frames "
+                f"({result.seconds:.1f} s)"
+            )
+            _show("think", result.think)
+            _show("plan", result.plan)
+            print("    files: " + ", ".join(row["files"].values()))
+            for warning in row["warnings"]:
+                print(f"    warning: {warning}")
+    else:
+        note = " (greedy decoding: not retried, it would repeat)" if greedy else ""
+        print(f"  sample {result.k}: FAILED after {result.attempts} attempt(s): {result.reason}{note}")
+        if not quiet:
+            _show("think", result.think)
+            _show("plan", result.plan)
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from motion_r1_verl.generate import GenerateConfig, failed_captions, generate_motions, write_results
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    captions = list(args.captions)
+    if args.prompts is not None:
+        captions += read_prompts(args.prompts)
+    if not captions:
+        raise UserError("no captions: give them as arguments or with --prompts FILE")
+    config = GenerateConfig(
+        retries=args.retries,
+        temperature=args.temperature,
+        top_p=args.top_p,
+        max_new_tokens=args.max_new_tokens,
+        seed=args.seed,
+        batch_size=args.batch_size,
+        backend=args.backend,
+        device=args.device,
+    )
+    ids = caption_ids(captions)
+    results = generate_motions(args.model, captions, args.n, ids=ids, codec=args.codec, config=config)
+    video = None if args.video == "none" else args.video
+    rows = write_results(results, args.out, video=video, bvh=not args.no_bvh)
+
+    greedy = config.settings().greedy
+    current = None
+    for row, result in zip(rows, results, strict=True):
+        if result.id != current:
+            current = result.id
+            print(f'\n"{result.caption}"  [{result.id}]')
+        _print_result(row, result, args.quiet, greedy)
+
+    n_valid = sum(r.valid for r in results)
+    n_retried = sum(r.attempts > 1 for r in results)
+    failed = failed_captions(results)
+    print(
+        f"\nsummary: {n_valid}/{len(results)} samples valid, {n_retried} needed retries, "
+        f"{len(failed)}/{len(captions)} captions without a valid motion"
+    )
+    for clip_id, caption in failed:
+        print(f'  no valid motion: [{clip_id}] "{caption}"')
+    print(f"wrote {args.out} (results.jsonl, summary.json)")
+    return 1 if failed else 0

@@ -1,0 +1,113 @@
+"""Fixtures for the generate tests, built in-process (about 10 s in total on 2 cores):
+
+- ``tiny_codec``: a VQ-VAE (codebook 32) trained a few steps on 32 synthetic clips;
+- ``tiny_model``: ``motion-r1 make-tiny-llm`` + ``motion-r1 extend-vocab --codec`` (so motion_vocab.json
+  records the codec), a random model: its responses are malformed;
+- ``fitted_model``: the same model briefly overfitted on ONE well-formed response, so its greedy output is
+  that response (real model, real ``generate``).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# tests/tokenizer_ext (no __init__.py) shadows the real `tokenizer_ext` package as a namespace package
+# when tests/ is on sys.path and the repo root is not (`.venv/bin/pytest`); the CLI verbs used below import
+# it. A regular package earlier on sys.path wins, so put the repo root first (as tests/tokenizer_ext does).
+_REPO_ROOT = str(Path(__file__).resolve().parents[2])
+if _REPO_ROOT not in sys.path:
+    sys.path.insert(0, _REPO_ROOT)
+if getattr(sys.modules.get("tokenizer_ext"), "__file__", "") is None:
+    sys.modules.pop("tokenizer_ext", None)
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+from motion_r1_verl.cli.main import main  # noqa: E402
+from motion_r1_verl.datasets.sft import chat_prompt  # noqa: E402
+from motion_r1_verl.response_format import format_response  # noqa: E402
+
+CODEBOOK_SIZE = 32
+CAPTION = "a person walks forward then waves"
+THINK = "The person first walks forward a few steps, then waves the right hand."
+PLAN = "1. walk forward 3 steps\n2. wave the right hand 2 times"
+CODES = [3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5, 8, 9, 7]
+RESPONSE = format_response(THINK, PLAN, CODES)
+
+
+@pytest.fixture(scope="session")
+def tiny_codec(tmp_path_factory) -> Path:
+    from motion_r1_verl.motion.synth.generate import SynthConfig, generate_dataset
+    from motion_r1_verl.vq.config import VQConfig, VQModelConfig, VQTrainConfig
+    from motion_r1_verl.vq.train import train_vq
+
+    root = tmp_path_factory.mktemp("gen_codec")
+    synth = SynthConfig(n=32, seed=0, workers=1, val_fraction=0.2, test_fraction=0.2)
+    generate_dataset(root / "synth", config=synth, progress=False)
+    config = VQConfig(
+        model=VQModelConfig(width=32, code_dim=16, codebook_size=CODEBOOK_SIZE, depth=2),
+        train=VQTrainConfig(
+            steps=8,
+            batch_size=8,
+            window=32,
+            lr=2e-3,
+            warmup_steps=2,
+            lr_milestones=(6,),
+            val_every=1000,
+            save_every=1000,
+            val_max_clips=4,
+        ),
+    )
+    train_vq(root / "synth", root / "vq", config, device="cpu", progress=False)
+    return root / "vq"
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tiny_codec, tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("gen_llm")
+    (root / "texts.txt").write_text(f"{CAPTION}\n{THINK}\n{PLAN}\n")
+    assert main(["make-tiny-llm", "--out", str(root / "tiny"), "--texts", str(root / "texts.txt")]) == 0
+    args = ["--base", str(root / "tiny"), "--codebook-size", str(CODEBOOK_SIZE), "--codec", str(tiny_codec)]
+    assert main(["extend-vocab", *args, "--out", str(root / "model")]) == 0
+    return root / "model"
+
+
+def overfit(model_dir: Path, out_dir: Path, caption: str, response: str, max_steps: int = 150) -> Path:
+    """Train ``model_dir`` on one (prompt, response) pair until it reproduces it; save to ``out_dir``."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    model = AutoModelForCausalLM.from_pretrained(model_dir)
+    prompt = tokenizer.apply_chat_template(chat_prompt(caption), tokenize=False, add_generation_prompt=True)
+    prompt_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
+    answer_ids = tokenizer(response + tokenizer.eos_token, add_special_tokens=False)["input_ids"]
+    ids = torch.tensor([prompt_ids + answer_ids])
+    labels = ids.clone()
+    labels[0, : len(prompt_ids)] = -100  # loss on the response only, as SFT does
+    torch.manual_seed(0)
+    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
+    model.train()
+    for _ in range(max_steps):
+        loss = model(input_ids=ids, labels=labels).loss
+        if loss.item() < 0.01:  # about 70 steps: every response token has probability > 0.99
+            break
+        optimizer.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+    assert loss.item() < 0.05, f"overfitting did not converge (loss {loss.item():.3f})"
+    model.save_pretrained(out_dir)
+    tokenizer.save_pretrained(out_dir)
+    (out_dir / "motion_vocab.json").write_text((model_dir / "motion_vocab.json").read_text())
+    return out_dir
+
+
+@pytest.fixture(scope="session")
+def fitted_model(tiny_model, tmp_path_factory) -> Path:
+    return overfit(tiny_model, tmp_path_factory.mktemp("gen_fit") / "model", CAPTION, RESPONSE)
+
+
+def codes_array() -> np.ndarray:
+    return np.asarray(CODES, dtype=np.int64)

@@ -1,0 +1,61 @@
+"""``motion-r1 generate`` through ``main``: the happy path on the overfitted model (reasoning printed, files
+written, exit 0), the random model (malformed attempts reported, exit 1), batch mode, user errors."""
+
+import json
+import shutil
+
+from conftest import CAPTION, PLAN, THINK
+
+from motion_r1_verl.cli.generate import caption_ids, read_prompts
+from motion_r1_verl.cli.main import main
+
+
+def test_happy_path(fitted_model, tmp_path, capsys):
+    out = tmp_path / "gen"
+    code = main(["generate", CAPTION, "--model", str(fitted_model), "--temperature", "0", "--out", str(out)])
+    printed = capsys.readouterr().out
+    assert code == 0
+    assert THINK in printed and PLAN.split("\n")[0] in printed
+    assert "1/1 samples valid" in printed and "0/1 captions without a valid motion" in printed
+    name = "000-a-person-walks-forward-then-waves"
+    for path in (f"{name}.npy", f"joints/{name}.npy", f"video/{name}.mp4", f"bvh/{name}.bvh"):
+        assert (out / path).stat().st_size > 0, path
+    row = json.loads((out / "results.jsonl").read_text())
+    assert row["valid"] and row["caption"] == CAPTION and row["attempts"] == 1
+
+
+def test_random_model_reports_and_fails(tiny_model, tmp_path, capsys):
+    prompts = tmp_path / "prompts.txt"
+    prompts.write_text("a person jumps\n\n  someone waves  \n")
+    args = ["generate", "--model", str(tiny_model), "--prompts", str(prompts), "--n", "2", "--retries", "1"]
+    code = main([*args, "--max-new-tokens", "16", "--out", str(tmp_path / "gen"), "--video", "none", "--no-bvh"])
+    printed = capsys.readouterr().out
+    assert code == 1
+    assert printed.count("attempt 1 malformed:") == 4
+    assert printed.count("FAILED after 2 attempt(s)") == 4
+    assert '[000-a-person-jumps] "a person jumps"' in printed and '[001-someone-waves] "someone waves"' in printed
+    summary = json.loads((tmp_path / "gen" / "summary.json").read_text())
+    assert summary["valid_samples"] == 0 and len(summary["captions_without_valid_motion"]) == 2
+
+
+def test_user_errors(tiny_model, tmp_path, capsys):
+    assert main(["generate", "--model", str(tiny_model)]) == 2
+    assert "no captions" in capsys.readouterr().err
+    assert main(["generate", "x", "--model", str(tmp_path / "missing")]) == 2
+    assert "motion_vocab.json not found" in capsys.readouterr().err
+    assert main(["generate", "x", "--model", str(tiny_model), "--prompts", str(tmp_path / "nope.txt")]) == 2
+    assert "--prompts" in capsys.readouterr().err
+    assert main(["generate", "x", "--model", str(tiny_model), "--retries", "-1"]) == 2
+    # a folder with motion_vocab.json but no model
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    shutil.copy(tiny_model / "motion_vocab.json", broken)
+    assert main(["generate", "x", "--model", str(broken), "--out", str(tmp_path / "o")]) == 2
+    assert "no config.json" in capsys.readouterr().err
+
+
+def test_ids_and_prompts_file(tmp_path):
+    assert caption_ids(["A person walks!", "???", "x" * 80]) == ["000-a-person-walks", "001", "002-" + "x" * 40]
+    path = tmp_path / "p.txt"
+    path.write_text(" one \n\ntwo\n")
+    assert read_prompts(path) == ["one", "two"]
