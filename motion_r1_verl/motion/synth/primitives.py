@@ -355,7 +355,8 @@ def run(ctx: Ctx, state: BodyState, step: Step) -> tuple[Track, BodyState]:
 
 def _turn_in_place(ctx: Ctx, state: BodyState, degrees: float, to_left: bool, period: float, arms_out: float) -> Track:
     delta = np.radians(degrees) * (1 if to_left else -1)
-    n_steps = 2 + int(degrees // 60) if degrees < 300 else 1 + int(round(degrees / 90))
+    # Turns step 45 degrees or less at a time, spins 60: bigger steps would cross the legs.
+    n_steps = 2 + int(degrees // 60) if degrees < 300 else 1 + int(round(degrees / 60))
     first = LEFT if to_left else RIGHT
     t0 = ctx.u(3, 6)
     root = state.root.copy()
@@ -388,7 +389,7 @@ def turn(ctx: Ctx, state: BodyState, step: Step) -> tuple[Track, BodyState]:
 
 
 def spin(ctx: Ctx, state: BodyState, step: Step) -> tuple[Track, BodyState]:
-    track = _turn_in_place(ctx, state, float(step.angle or 360), step.direction == "left", ctx.u(5, 6.5), 0.12)
+    track = _turn_in_place(ctx, state, float(step.angle or 360), step.direction == "left", ctx.u(4.5, 5.5), 0.12)
     return track, end_state(track)
 
 

@@ -155,12 +155,13 @@ def pose(track: Track) -> tuple[np.ndarray, np.ndarray]:
     return forward_kinematics(local, track.root.astype(np.float64)), local
 
 
-def limit_pelvis_height(track: Track, margin: float = 0.995, radius: int = 3) -> None:
+def limit_pelvis_height(track: Track, margin: float = 0.985, radius: int = 3) -> None:
     """Lower the pelvis where a leg could not reach its ankle target (in place).
 
     The height cap is eroded (min over +-``radius`` frames) and then blurred within the same radius,
     so it stays smooth and never exceeds the true cap: the IK reaches every target exactly and a
-    planted foot cannot slide. Frames far from a binding cap keep their height.
+    planted foot cannot slide. Frames far from a binding cap keep their height. ``margin`` keeps the
+    legs a little short of fully straight, where the knee would move very fast for a small change.
     """
     hips = hip_positions(track.root, track.yaw)  # (T, 2, 3)
     horizontal = np.linalg.norm((hips - track.ankle)[..., [0, 2]], axis=-1)
