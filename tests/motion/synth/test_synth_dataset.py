@@ -119,3 +119,13 @@ def test_foot_skate_metric_sees_sliding(slide_cm):
     joints[:, [7, 8, 10, 11], 1] = [0.07, 0.07, 0.01, 0.01]
     joints[:, [7, 10], 2] = np.arange(30)[:, None] * slide_cm / 100
     assert foot_skate(joints) == pytest.approx(slide_cm / 2)  # two of the four foot joints slide
+
+
+def test_no_teleporting_anywhere(synth_dir):
+    # Segment joins included: no joint moves faster than a sprinting foot (10 m/s = 0.5 m/frame,
+    # with margin) or changes velocity by more than 0.4 m/frame per frame.
+    for clip_id in read_split_ids(synth_dir, "all"):
+        joints = np.load(synth_dir / "new_joints" / f"{clip_id}.npy").astype(np.float64)
+        velocity = np.diff(joints, axis=0)
+        assert np.linalg.norm(velocity, axis=-1).max() < 0.6, clip_id
+        assert np.linalg.norm(np.diff(velocity, axis=0), axis=-1).max() < 0.4, clip_id
