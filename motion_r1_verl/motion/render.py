@@ -269,14 +269,22 @@ def render_animation(
     ``motions``: joints (T,22,3) or features (T,263), any lengths (shorter ones hold their last pose).
     """
     out_path = Path(out_path)
+    if out_path.suffix.lower() not in VIDEO_SUFFIXES:
+        raise UserError(f"output {out_path}: unknown format {out_path.suffix.lower()!r}, expected .mp4 or .gif")
+    joints = _check_motions(motions)
+    return write_video(_frames(joints, caption, labels), out_path, fps=fps)
+
+
+def write_video(frames, out_path: str | os.PathLike, *, fps: int = FPS) -> int:
+    """Write an iterable of (H,W,3) uint8 frames as an mp4 or gif (atomically); return the frame count."""
+    out_path = Path(out_path)
     suffix = out_path.suffix.lower()
     if suffix not in VIDEO_SUFFIXES:
         raise UserError(f"output {out_path}: unknown format {suffix!r}, expected .mp4 or .gif")
-    joints = _check_motions(motions)
+    frames = iter(frames)
     tmp = _atomic_target(out_path)
     n_frames = 0
     try:
-        frames = _frames(joints, caption, labels)
         if suffix == ".mp4":
             import imageio_ffmpeg
 

@@ -117,11 +117,12 @@ def test_knees_and_elbows_do_not_bend_backwards(synth_joints, model):
 
 def test_contact_term_holds_planted_feet(synth_joints, model):
     """With a mismatched skeleton the fit must compromise; the contact term keeps planted feet still."""
-    mask = contact_mask(synth_joints)
+    targets = synth_joints[:40]
+    mask = contact_mask(targets)
     assert mask.any() and not mask.all()
     slides = []
     for w_contact in (0.0, 10.0):
-        params, _ = fit_smpl(synth_joints, model, FitConfig(iters=15, w_contact=w_contact, progress=False))
+        params, _ = fit_smpl(targets, model, FitConfig(iters=10, w_contact=w_contact, progress=False))
         feet = params.extra["fitted_joints"][:, [7, 10, 8, 11]]
         slides.append(np.linalg.norm(np.diff(feet, axis=0), axis=-1)[mask].mean())
     assert slides[1] < slides[0]
