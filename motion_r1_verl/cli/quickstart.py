@@ -27,16 +27,36 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--clips", type=int, default=QuickstartConfig.n_clips, help="synthetic clips to generate (default %(default)s)"
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the data and models (default 0)")
+    parser.add_argument(
+        "--vq-minutes",
+        type=float,
+        default=QuickstartConfig.vq_minutes,
+        help="wall-clock budget of VQ-VAE training (default %(default)s)",
+    )
+    parser.add_argument(
+        "--retrieval-epochs",
+        type=int,
+        default=QuickstartConfig.retrieval_epochs,
+        help="epochs of the reward encoder and the held-out evaluator (default %(default)s)",
+    )
     parser.add_argument("--force", action="store_true", help="redo stages that are already done")
     parser.add_argument("--only", action="append", metavar="STAGE", help="run only this stage (repeatable)")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from motion_r1_verl.pipeline import run_stages
-    from motion_r1_verl.quickstart import QuickstartConfig, build_stages
+    import sys
 
-    stages = build_stages(QuickstartConfig(n_clips=args.clips, seed=args.seed))
-    run_stages(stages, args.out, force=args.force, only=args.only)
+    from motion_r1_verl.pipeline import run_stages
+    from motion_r1_verl.quickstart import QuickstartConfig, StageFailed, build_stages
+
+    config = QuickstartConfig(
+        n_clips=args.clips, seed=args.seed, vq_minutes=args.vq_minutes, retrieval_epochs=args.retrieval_epochs
+    )
+    try:
+        run_stages(build_stages(config), args.out, force=args.force, only=args.only)
+    except StageFailed as err:
+        print(f"quickstart stopped: {err}; fix it and re-run (finished stages are skipped)", file=sys.stderr)
+        return 1
     print(f"quickstart done: outputs in {args.out}")
     return 0
