@@ -25,7 +25,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "eval",
         help="standard text-to-motion metrics (Guo et al. protocol)",
         description="Evaluate generated motions (--motions) or the real ones (--reference, the 'Real' row) with "
-        "R-Precision top-1/2/3 (batches of 32), FID, MM-Dist, Diversity and MultiModality, each as mean ± 95%% "
+        "R-Precision top-1/2/3 (batches of 32), FID, MM-Dist, Diversity and MultiModality, each as mean ± 95% "
         "CI over replications. Prints a Markdown table in the paper's column order; --json writes the numbers.",
         epilog=EXAMPLE,
         formatter_class=argparse.RawDescriptionHelpFormatter,
