@@ -8,7 +8,8 @@ that collects concurrent requests into batches:
 - :class:`MotionScorer`: the models (``MotionCodec`` + ``TextMotionModel``) and ``score_batch``: decode
   generated codes, embed them, compare with the ground-truth motion embedding and the caption
   embedding. Ground-truth motion embeddings (keyed by motion id + codes) and caption embeddings are
-  computed once per process and cached.
+  computed once per process and cached; generated motions are embedded once per distinct code
+  sequence (duplicates in a batch, and a bounded LRU across batches: GRPO samples often agree).
 - :class:`BatchingScorer`: dynamic batching. One worker thread takes the first waiting request, waits
   at most ``wait_ms`` for more (up to ``max_batch``), scores them together and resolves each caller's
   future. ``score`` blocks; ``score_async`` awaits.
@@ -36,6 +37,7 @@ import logging
 import queue
 import threading
 import time
+from collections import OrderedDict
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 
@@ -49,6 +51,8 @@ logger = logging.getLogger(__name__)
 DEFAULT_WAIT_MS = 5.0
 DEFAULT_MAX_BATCH = 64
 DEFAULT_RAY_ACTOR_NAME = "motion_r1_scorer"
+# Generated-motion embeddings kept (LRU); 4096 x 256 floats is 4 MB.
+GENERATED_CACHE_SIZE = 4096
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,7 @@ class ScorerStats:
     batches: int = 0
     busy_s: float = 0.0
     gt_cache_misses: int = 0
+    generated_cache_misses: int = 0
     text_cache_misses: int = 0
     batch_sizes: list[int] = field(default_factory=list)
 
@@ -99,11 +104,15 @@ def to_unit_interval(cosine: torch.Tensor) -> torch.Tensor:
 class MotionScorer:
     """Models + caches; ``score_batch`` does the work in one call per batch (not thread-safe: one caller)."""
 
-    def __init__(self, codec, text_motion_model) -> None:
+    def __init__(self, codec, text_motion_model, generated_cache_size: int = GENERATED_CACHE_SIZE) -> None:
         self.codec = codec
         self.model = text_motion_model
         self._gt_cache: dict[str, torch.Tensor] = {}
         self._text_cache: dict[str, torch.Tensor] = {}
+        # Generated motions repeat (the samples of a GRPO group often agree, more so as training converges):
+        # a bounded LRU of their embeddings, keyed by the code sequence.
+        self._gen_cache: OrderedDict[tuple[int, ...], torch.Tensor] = OrderedDict()
+        self.generated_cache_size = generated_cache_size
         self.stats = ScorerStats()
 
     @classmethod
@@ -133,13 +142,25 @@ class MotionScorer:
         features = self.codec.decode([np.asarray(s, dtype=np.int64) for s in seqs])
         return self.model.encode_motion(features)
 
+    def _generated_embeddings(self, seqs: list[tuple[int, ...]]) -> torch.Tensor:
+        missing = [c for c in dict.fromkeys(seqs) if c not in self._gen_cache]
+        if missing:
+            self._gen_cache.update(zip(missing, self._embed_codes(missing), strict=True))
+            self.stats.generated_cache_misses += len(missing)
+        out = torch.stack([self._gen_cache[c] for c in seqs])
+        for c in seqs:
+            self._gen_cache.move_to_end(c)
+        while len(self._gen_cache) > self.generated_cache_size:
+            self._gen_cache.popitem(last=False)
+        return out
+
     @torch.no_grad()
     def score_batch(self, requests: list[ScoreRequest]) -> list[ScoreResult]:
         """Similarities for every request, in order."""
         if not requests:
             return []
         t0 = time.perf_counter()
-        gen = self._embed_codes([r.codes for r in requests])  # (B, d), L2-normalised
+        gen = self._generated_embeddings([r.codes for r in requests])  # (B, d), L2-normalised
         keys = [None if r.gt_id is None else _gt_key(r.gt_id, r.gt_codes) for r in requests]
         missing = {k: r.gt_codes for k, r in zip(keys, requests, strict=True) if k is not None}
         missing = {k: codes for k, codes in missing.items() if k not in self._gt_cache}

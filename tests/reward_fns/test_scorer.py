@@ -150,6 +150,26 @@ def test_ground_truth_and_caption_embeddings_are_cached(motion_scorer):
     assert motion_scorer.stats.gt_cache_misses == mid[0] + 1
 
 
+def test_repeated_generated_motions_are_embedded_once(motion_scorer):
+    codes = (9, 8, 7, 6, 5, 4, 3, 2, 1, 0, 9)
+    before = motion_scorer.stats.generated_cache_misses
+    results = motion_scorer.score_batch([ScoreRequest(codes, "g", (1, 2, 3))] * 5)
+    assert motion_scorer.stats.generated_cache_misses == before + 1
+    assert len({r.motion for r in results}) == 1
+    motion_scorer.score_batch([ScoreRequest(codes, "g", (1, 2, 3))])  # next batch: served from the LRU
+    assert motion_scorer.stats.generated_cache_misses == before + 1
+
+
+def test_generated_cache_is_bounded(reward_models):
+    _, vq, retrieval = reward_models
+    scorer = MotionScorer.from_pretrained(str(vq), str(retrieval), "cpu")
+    scorer.generated_cache_size = 3
+    first = scorer.score_batch([ScoreRequest((i, i + 1), "g", (1,)) for i in range(5)])
+    assert len(scorer._gen_cache) == 3
+    again = scorer.score_batch([ScoreRequest((0, 1), "g", (1,))])[0]  # evicted: recomputed, same value
+    assert again.motion == pytest.approx(first[0].motion, abs=1e-6)
+
+
 def test_identical_motion_scores_one(motion_scorer):
     codes = tuple(range(12))
     assert motion_scorer.score_batch([ScoreRequest(codes, "x", codes)])[0].motion == pytest.approx(1.0, abs=1e-5)
