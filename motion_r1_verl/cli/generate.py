@@ -18,10 +18,13 @@ EXAMPLE = """example:
   motion-r1 generate "a person walks forward then waves" --model runs/quickstart/grpo-merged --n 4
   motion-r1 generate --prompts my_captions.txt --model runs/grpo-merged --out runs/gen --video gif
   motion-r1 generate "someone jumps twice" --model runs/sft-merged --codec runs/vq --temperature 0
+  motion-r1 generate --data runs/synth --split test --model runs/grpo-merged --out runs/gen --video none --no-bvh
+  motion-r1 eval --data runs/synth --split test --motions runs/gen --ckpt runs/retrieval
 
 Writes OUT/<id>.npy (or <id>_<k>.npy with --n > 1) features, OUT/joints/, OUT/video/, OUT/bvh/,
 OUT/results.jsonl (raw text, reasoning, codes, validity, attempts), OUT/captions.jsonl and OUT/summary.json.
-OUT can be evaluated directly: motion-r1 eval --motions OUT ... (with ids that are the split's clip ids).
+With --data/--split the captions are one per clip of the split and the ids are the clip ids, so OUT is a
+GEN_DIR for `motion-r1 eval` (which needs a sample for every clip: exit code 1 tells you one is missing).
 """
 
 SLUG_CHARS = 40  # caption words kept in a sample's file name
@@ -43,6 +46,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("captions", nargs="*", help="caption(s) to generate from")
     p.add_argument("--model", required=True, type=Path, help="merged HF model folder (with motion_vocab.json)")
     p.add_argument("--prompts", type=Path, default=None, help="text file, one caption per line (blank lines skipped)")
+    p.add_argument("--data", type=Path, default=None, help="dataset folder: generate for the clips of --split")
+    p.add_argument("--split", default="test", help="split of --data (default test; e.g. test_heldout)")
+    p.add_argument("--limit", type=int, default=None, help="with --data: only the first N clips")
+    p.add_argument(
+        "--caption-choice", choices=("first", "random"), default="first", help="with --data: which caption of a clip"
+    )
     p.add_argument("--n", type=int, default=1, help="samples per caption (default 1)")
     p.add_argument("--out", type=Path, default=Path("runs/generate"), help="output folder (default runs/generate)")
     p.add_argument("--retries", type=int, default=2, help="re-samples of a malformed response (default 2)")
@@ -82,11 +91,17 @@ def caption_ids(captions: list[str]) -> list[str]:
 
 
 def _show(label: str, text: str | None) -> None:
+    """Print a reasoning block indented and wrapped; its own line breaks (numbered plan steps) are kept."""
     if text is None:
         print(f"    {label}: (missing)")
         return
-    body = textwrap.fill(" ".join(text.split()), WRAP, initial_indent=" " * 6, subsequent_indent=" " * 6)
-    print(f"    {label}:\n{body}" if text.strip() else f"    {label}: (empty)")
+    lines = [" ".join(line.split()) for line in text.splitlines() if line.strip()]
+    if not lines:
+        print(f"    {label}: (empty)")
+        return
+    print(f"    {label}:")
+    for line in lines:
+        print(textwrap.fill(line, WRAP, initial_indent=" " * 6, subsequent_indent=" " * 8))
 
 
 def _print_result(row: dict, result, quiet: bool, greedy: bool) -> None:
@@ -101,6 +116,8 @@ def _print_result(row: dict, result, quiet: bool, greedy: bool) -> None:
             )
             _show("think", result.think)
             _show("plan", result.plan)
+            if result.format_notes:
+                print("    format: " + "; ".join(result.format_notes))
             print("    files: " + ", ".join(row["files"].values()))
             for warning in row["warnings"]:
                 print(f"    warning: {warning}")
@@ -113,14 +130,20 @@ def _print_result(row: dict, result, quiet: bool, greedy: bool) -> None:
 
 
 def _generate(args: argparse.Namespace) -> int:
-    from motion_r1_verl.generate import GenerateConfig, failed_captions, generate_motions, write_results
+    from motion_r1_verl.generate import GenerateConfig, failed_captions, generate_motions, split_captions, write_results
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     captions = list(args.captions)
     if args.prompts is not None:
         captions += read_prompts(args.prompts)
-    if not captions:
-        raise UserError("no captions: give them as arguments or with --prompts FILE")
+    if args.data is not None:
+        if captions:
+            raise UserError("--data generates for a dataset split: do not also give captions or --prompts")
+        ids, captions = split_captions(args.data, args.split, args.caption_choice, args.seed, args.limit)
+    elif not captions:
+        raise UserError("no captions: give them as arguments, with --prompts FILE, or --data DIR --split NAME")
+    else:
+        ids = caption_ids(captions)
     config = GenerateConfig(
         retries=args.retries,
         temperature=args.temperature,
@@ -131,7 +154,6 @@ def _generate(args: argparse.Namespace) -> int:
         backend=args.backend,
         device=args.device,
     )
-    ids = caption_ids(captions)
     results = generate_motions(args.model, captions, args.n, ids=ids, codec=args.codec, config=config)
     video = None if args.video == "none" else args.video
     rows = write_results(results, args.out, video=video, bvh=not args.no_bvh)

@@ -18,6 +18,7 @@ from motion_r1_verl.generate.generation import (
 from motion_r1_verl.generate.outputs import write_results
 from motion_r1_verl.generate.reasoning import Reasoning, split_reasoning
 from motion_r1_verl.generate.sampler import HFSampler, SamplingSettings, load_sampler
+from motion_r1_verl.generate.split import split_captions
 
 __all__ = [
     "Attempt",
@@ -30,6 +31,7 @@ __all__ = [
     "generate_motions",
     "load_sampler",
     "resolve_codec",
+    "split_captions",
     "split_reasoning",
     "write_results",
 ]

@@ -78,8 +78,8 @@ def render_prompt(tokenizer, caption: str) -> list[int]:
     return tokenizer(text, add_special_tokens=False)["input_ids"]
 
 
-def stop_token_ids(tokenizer, generation_eos: int | Sequence[int] | None) -> list[int]:
-    """End-of-turn ids (the model's generation config and the tokenizer's eos) plus ``</Motion>``."""
+def stop_token_ids(tokenizer, generation_eos: int | Sequence[int] | None, motion_end: bool = True) -> list[int]:
+    """End-of-turn ids (the model's generation config and the tokenizer's eos), plus ``</Motion>`` if asked."""
     ids: list[int] = []
     if isinstance(generation_eos, int):
         ids.append(generation_eos)
@@ -87,9 +87,9 @@ def stop_token_ids(tokenizer, generation_eos: int | Sequence[int] | None) -> lis
         ids.extend(int(i) for i in generation_eos)
     if tokenizer.eos_token_id is not None:
         ids.append(int(tokenizer.eos_token_id))
-    motion_end = tokenizer.get_vocab().get(MOTION_END)
-    if motion_end is not None:
-        ids.append(int(motion_end))
+    motion_end_id = tokenizer.get_vocab().get(MOTION_END) if motion_end else None
+    if motion_end_id is not None:
+        ids.append(int(motion_end_id))
     return sorted(set(ids))
 
 
@@ -146,6 +146,10 @@ class HFSampler:
         prompts = [render_prompt(self.tokenizer, c) for c in captions]
         batch = self.tokenizer.pad({"input_ids": prompts}, padding=True, return_tensors="pt").to(self.device)
         sampling = {} if settings.greedy else {"temperature": settings.temperature, "top_p": settings.top_p}
+        # Explicit neutral values: otherwise the model's generation_config.json fills them in (Qwen2.5-Instruct
+        # ships top_k=20, repetition_penalty=1.05, which would penalise the repeated motion codes that
+        # still poses need), and the two backends would sample differently (vLLM uses our SamplingParams).
+        neutral = {"top_k": 0, "repetition_penalty": 1.0}
         devices = [self.device] if self.device.type == "cuda" else []
         # A private RNG stream per call: reproducible, and the caller's global RNG state is left alone.
         with torch.random.fork_rng(devices=devices):
@@ -153,11 +157,11 @@ class HFSampler:
             out = self.model.generate(
                 **batch,
                 do_sample=not settings.greedy,
-                top_k=None,
                 max_new_tokens=settings.max_new_tokens,
                 eos_token_id=self.stop_ids,
                 pad_token_id=self.tokenizer.pad_token_id,
                 logits_processor=LogitsProcessorList([_MaskBeyondTokenizer(len(self.tokenizer))]),
+                **neutral,
                 **sampling,
             )
         new_tokens = out[:, batch["input_ids"].shape[1] :]
@@ -174,7 +178,9 @@ class VLLMSampler:
         self.llm = LLM(model=str(path), seed=seed, gpu_memory_utilization=gpu_memory_utilization)
         self.tokenizer = self.llm.get_tokenizer()
         gen_eos = self.llm.llm_engine.model_config.hf_config.eos_token_id
-        self.stop_ids = stop_token_ids(self.tokenizer, gen_eos)
+        # vLLM drops a stop TOKEN from the text (non-special ones too), so </Motion> is a stop STRING here,
+        # kept in the output; transformers keeps eos tokens, so there it is simply one more eos id.
+        self.stop_ids = stop_token_ids(self.tokenizer, gen_eos, motion_end=False)
 
     def sample(self, captions: Sequence[str], settings: SamplingSettings, seed: int) -> list[str]:
         from vllm import SamplingParams
@@ -190,6 +196,8 @@ class VLLMSampler:
                 max_tokens=settings.max_new_tokens,
                 seed=seed + i,
                 stop_token_ids=self.stop_ids,
+                stop=[MOTION_END],
+                include_stop_str_in_output=True,
                 skip_special_tokens=True,
             )
             for i in range(len(prompts))

@@ -38,14 +38,23 @@ RESPONSE = format_response(THINK, PLAN, CODES)
 
 
 @pytest.fixture(scope="session")
-def tiny_codec(tmp_path_factory) -> Path:
+def tiny_synth(tmp_path_factory) -> Path:
+    """32 synthetic clips in HumanML3D format (train/val/test splits, captions)."""
     from motion_r1_verl.motion.synth.generate import SynthConfig, generate_dataset
+
+    root = tmp_path_factory.mktemp("gen_synth") / "synth"
+    generate_dataset(
+        root, config=SynthConfig(n=32, seed=0, workers=1, val_fraction=0.2, test_fraction=0.2), progress=False
+    )
+    return root
+
+
+@pytest.fixture(scope="session")
+def tiny_codec(tiny_synth, tmp_path_factory) -> Path:
     from motion_r1_verl.vq.config import VQConfig, VQModelConfig, VQTrainConfig
     from motion_r1_verl.vq.train import train_vq
 
     root = tmp_path_factory.mktemp("gen_codec")
-    synth = SynthConfig(n=32, seed=0, workers=1, val_fraction=0.2, test_fraction=0.2)
-    generate_dataset(root / "synth", config=synth, progress=False)
     config = VQConfig(
         model=VQModelConfig(width=32, code_dim=16, codebook_size=CODEBOOK_SIZE, depth=2),
         train=VQTrainConfig(
@@ -60,7 +69,7 @@ def tiny_codec(tmp_path_factory) -> Path:
             val_max_clips=4,
         ),
     )
-    train_vq(root / "synth", root / "vq", config, device="cpu", progress=False)
+    train_vq(tiny_synth, root / "vq", config, device="cpu", progress=False)
     return root / "vq"
 
 

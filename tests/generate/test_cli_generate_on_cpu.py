@@ -8,6 +8,8 @@ from conftest import CAPTION, PLAN, THINK
 
 from motion_r1_verl.cli.generate import caption_ids, read_prompts
 from motion_r1_verl.cli.main import main
+from motion_r1_verl.eval.generated import load_generated
+from motion_r1_verl.motion.humanml3d import load_split
 
 
 def test_happy_path(fitted_model, tmp_path, capsys):
@@ -28,7 +30,7 @@ def test_random_model_reports_and_fails(tiny_model, tmp_path, capsys):
     prompts = tmp_path / "prompts.txt"
     prompts.write_text("a person jumps\n\n  someone waves  \n")
     args = ["generate", "--model", str(tiny_model), "--prompts", str(prompts), "--n", "2", "--retries", "1"]
-    code = main([*args, "--max-new-tokens", "16", "--out", str(tmp_path / "gen"), "--video", "none", "--no-bvh"])
+    code = main([*args, "--max-new-tokens", "8", "--out", str(tmp_path / "gen"), "--video", "none", "--no-bvh"])
     printed = capsys.readouterr().out
     assert code == 1
     assert printed.count("attempt 1 malformed:") == 4
@@ -36,6 +38,22 @@ def test_random_model_reports_and_fails(tiny_model, tmp_path, capsys):
     assert '[000-a-person-jumps] "a person jumps"' in printed and '[001-someone-waves] "someone waves"' in printed
     summary = json.loads((tmp_path / "gen" / "summary.json").read_text())
     assert summary["valid_samples"] == 0 and len(summary["captions_without_valid_motion"]) == 2
+
+
+def test_split_mode_writes_an_eval_gen_dir(fitted_model, tiny_synth, tmp_path, capsys):
+    """--data/--split: one sample per clip named by clip id, with the caption used, readable by the eval."""
+    out = tmp_path / "gen"
+    args = ["generate", "--data", str(tiny_synth), "--split", "test", "--model", str(fitted_model)]
+    code = main([*args, "--temperature", "0", "--out", str(out), "--video", "none", "--no-bvh", "--quiet"])
+    capsys.readouterr()
+    clips, _ = load_split(tiny_synth, "test")
+    assert len(clips) >= 2
+    assert code == 0  # the overfitted model answers every caption with its one well-formed response
+    generated = load_generated(out, [c.id for c in clips])
+    assert generated.captions == {c.id: c.captions[0].text for c in clips}
+    assert all(len(generated.samples[c.id]) == 1 for c in clips)
+    assert main([*args, "x"]) == 2  # captions and --data together
+    assert "do not also give captions" in capsys.readouterr().err
 
 
 def test_user_errors(tiny_model, tmp_path, capsys):

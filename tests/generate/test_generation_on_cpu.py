@@ -2,6 +2,7 @@
 with given texts (retry logic, decoding), plus codec resolution and the training-prompt identity."""
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -56,8 +57,18 @@ def test_overfitted_model_greedy_gives_its_response(fitted_model, tiny_codec):
     assert result.name == result.id == "0000"
 
 
+def test_model_generation_config_does_not_leak(fitted_model, tmp_path):
+    """A repetition penalty in the model's generation_config.json would break repeated motion codes."""
+    model = tmp_path / "model"
+    shutil.copytree(fitted_model, model)
+    gen_config = json.loads((model / "generation_config.json").read_text())
+    (model / "generation_config.json").write_text(json.dumps({**gen_config, "repetition_penalty": 50.0, "top_k": 1}))
+    (result,) = generate_motions(model, [CAPTION], config=GenerateConfig(temperature=0), progress=False)
+    assert result.text == RESPONSE
+
+
 def test_random_model_is_retried_and_reported(tiny_model):
-    config = GenerateConfig(retries=2, max_new_tokens=24, seed=1, batch_size=3)
+    config = GenerateConfig(retries=2, max_new_tokens=10, seed=1, batch_size=3)
     results = generate_motions(tiny_model, [CAPTION, "someone jumps"], n=2, config=config, progress=False)
     assert [(r.id, r.k, r.name) for r in results] == [
         ("0000", 0, "0000_0"),
@@ -73,11 +84,15 @@ def test_random_model_is_retried_and_reported(tiny_model):
 
 
 def test_same_seed_same_samples(tiny_model):
-    config = GenerateConfig(retries=0, max_new_tokens=12, seed=7)
-    other = GenerateConfig(retries=0, max_new_tokens=12, seed=8)
-    a = [r.text for r in generate_motions(tiny_model, [CAPTION] * 3, config=config, progress=False)]
-    b = [r.text for r in generate_motions(tiny_model, [CAPTION] * 3, config=config, progress=False)]
-    c = [r.text for r in generate_motions(tiny_model, [CAPTION] * 3, config=other, progress=False)]
+    sampler = HFSampler.from_pretrained(tiny_model, "cpu")
+
+    def texts(seed):
+        config = GenerateConfig(retries=0, max_new_tokens=12, seed=seed)
+        return [
+            r.text for r in generate_motions(tiny_model, [CAPTION] * 3, config=config, sampler=sampler, progress=False)
+        ]
+
+    a, b, c = texts(7), texts(7), texts(8)
     assert a == b
     assert a != c
     assert len(set(a)) > 1  # samples within one call differ
