@@ -172,6 +172,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fuzz", type=int, default=10_000, help="hypothesis examples (0 skips)")
     parser.add_argument("--rounds", type=int, default=3, help="timed rounds of 64 concurrent requests (best kept)")
     parser.add_argument("--device", default=None, help="cpu/cuda (default: CUDA when available)")
+    parser.add_argument(
+        "--models", type=Path, help="use DIR/vq and DIR/retrieval for P1 instead of building small ones"
+    )
     parser.add_argument("--grpo-run", type=Path, help="grpo.sh OUT_DIR for P2 (needs --vq and --retrieval)")
     parser.add_argument("--vq", type=Path, help="VQ checkpoint the GRPO run used")
     parser.add_argument("--retrieval", type=Path, help="retrieval checkpoint the GRPO run used")
@@ -180,7 +183,9 @@ def main(argv: list[str] | None = None) -> int:
     figures: dict = {"device": device, "torch_threads": torch.get_num_threads(), "concurrency": CONCURRENCY}
 
     with tempfile.TemporaryDirectory() as tmp:
-        vq, retrieval = small_preset_models(Path(tmp))
+        vq, retrieval = (
+            (args.models / "vq", args.models / "retrieval") if args.models else small_preset_models(Path(tmp))
+        )
         base = {"vq_ckpt": str(vq), "retrieval_ckpt": str(retrieval), "device": device}
         from reward_fns.scorer import get_local_scorer
 
