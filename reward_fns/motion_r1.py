@@ -79,6 +79,8 @@ __all__ = [
 SCORERS = ("local", "ray")
 # Keys verl itself adds to reward kwargs when a reward model is configured; they are not ours.
 _VERL_KWARGS = frozenset({"reward_router_address", "reward_model_tokenizer"})
+# Reason counts are logged every this many responses (per process).
+LOG_COUNTS_EVERY = 1000
 # Every reason compute_score can return.
 REASONS = (*FORMAT_REASONS, "bad ground truth", "no caption")
 
@@ -175,6 +177,10 @@ def reason_counts() -> dict[str, int]:
 def _count(reason: str) -> None:
     with _LOCK:
         _COUNTS[reason] += 1
+        total = sum(_COUNTS.values())
+        if total % LOG_COUNTS_EVERY == 0:
+            # verl runs the reward in its own worker processes: the log is where these counts surface.
+            logger.info("motion_r1 reward: %d responses scored; reasons %s", total, dict(_COUNTS.most_common()))
 
 
 def _config(kwargs: Mapping[str, Any]) -> RewardConfig:
