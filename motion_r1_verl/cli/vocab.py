@@ -1,4 +1,4 @@
-"""``motion-r1 extend-vocab | make-tiny-llm | build-sft``: the model and data a verl SFT run needs.
+"""``motion-r1 extend-vocab | make-tiny-llm | build-sft | build-rl``: the model and data verl runs need.
 
 Handlers turn flags into typed library calls (``tokenizer_ext``, ``motion_r1_verl.datasets``); heavy
 imports (transformers, torch) happen inside the handlers so ``motion-r1 --help`` stays fast.
@@ -19,6 +19,10 @@ TINY_EXAMPLE = """example:
 SFT_EXAMPLE = """example:
   motion-r1 build-sft --cot runs/cot.jsonl --codes runs/codes.jsonl --out runs/sft --val-fraction 0.05
   motion-r1 build-sft --plans runs/synth/plans.jsonl --data runs/synth --codes runs/codes.jsonl --out runs/sft
+"""
+RL_EXAMPLE = """example:
+  motion-r1 build-rl --cot runs/cot.jsonl --codes runs/codes.jsonl --out runs/rl --val-fraction 0.05
+  motion-r1 build-rl --plans runs/synth/plans.jsonl --data runs/synth --codes runs/codes.jsonl --out runs/rl
 """
 
 
@@ -64,8 +68,8 @@ def _tiny(args: argparse.Namespace) -> int:
     return 0
 
 
-def _build_sft(args: argparse.Namespace) -> int:
-    from motion_r1_verl.datasets.sft import SFTBuildConfig, build_sft_dataset
+def _triplets(args: argparse.Namespace) -> list:
+    """(caption, CoT, codes) triplets from --cot or --plans/--data, joined with --codes."""
     from motion_r1_verl.datasets.triplets import join_triplets, oracle_cot_rows, read_jsonl
     from motion_r1_verl.errors import UserError
 
@@ -76,10 +80,38 @@ def _build_sft(args: argparse.Namespace) -> int:
     cot_rows = read_jsonl(args.cot) if args.cot else oracle_cot_rows(args.plans, args.data)
     triplets, report = join_triplets(cot_rows, read_jsonl(args.codes))
     print(report.summary())
+    return triplets
+
+
+def _build_sft(args: argparse.Namespace) -> int:
+    from motion_r1_verl.datasets.sft import SFTBuildConfig, build_sft_dataset
+
+    triplets = _triplets(args)
     config = SFTBuildConfig(captions_per_clip=args.captions_per_clip, val_fraction=args.val_fraction, seed=args.seed)
     counts = build_sft_dataset(triplets, args.out, config)
     print(f"wrote {args.out}: {json.dumps(counts)}")
     return 0
+
+
+def _build_rl(args: argparse.Namespace) -> int:
+    from motion_r1_verl.datasets.rl import RLBuildConfig, build_rl_dataset
+
+    triplets = _triplets(args)
+    config = RLBuildConfig(args.captions_per_clip, args.val_fraction, seed=args.seed)
+    counts = build_rl_dataset(triplets, args.out, config)
+    print(f"wrote {args.out}: {json.dumps(counts)}")
+    return 0
+
+
+def _add_triplet_source_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--codes", required=True, help="codes.jsonl: {id, codes} per clip (motion-r1 vq encode)")
+    p.add_argument("--cot", default=None, help="cot.jsonl: {id, caption, think, plan, status} rows")
+    p.add_argument("--plans", default=None, help="plans.jsonl of a synthetic dataset (oracle CoT instead of --cot)")
+    p.add_argument("--data", default=None, help="dataset folder with texts/ (captions), needed with --plans")
+    p.add_argument("--out", required=True, help="output folder for train.parquet / val.parquet")
+    p.add_argument("--captions-per-clip", type=int, default=None, help="at most N paraphrases per clip (default all)")
+    p.add_argument("--val-fraction", type=float, default=0.0, help="fraction of clips held out (default 0)")
+    p.add_argument("--seed", type=int, default=0, help="sampling / split seed")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -129,12 +161,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         epilog=SFT_EXAMPLE,
         formatter_class=fmt,
     )
-    p.add_argument("--codes", required=True, help="codes.jsonl: {id, codes} per clip (motion-r1 vq encode)")
-    p.add_argument("--cot", default=None, help="cot.jsonl: {id, caption, think, plan, status} rows")
-    p.add_argument("--plans", default=None, help="plans.jsonl of a synthetic dataset (oracle CoT instead of --cot)")
-    p.add_argument("--data", default=None, help="dataset folder with texts/ (captions), needed with --plans")
-    p.add_argument("--out", required=True, help="output folder for train.parquet / val.parquet")
-    p.add_argument("--captions-per-clip", type=int, default=None, help="at most N paraphrases per clip (default all)")
-    p.add_argument("--val-fraction", type=float, default=0.0, help="fraction of clips held out (default 0)")
-    p.add_argument("--seed", type=int, default=0, help="sampling / split seed")
+    _add_triplet_source_flags(p)
     p.set_defaults(func=_build_sft)
+
+    p = subparsers.add_parser(
+        "build-rl",
+        help="Build the verl RL (GRPO) parquet (prompt, reward_model.ground_truth, extra_info) from CoT + codes.",
+        description="Join the captions of cot.jsonl (or of the ground-truth plans) with codes.jsonl on the clip id "
+        "and write train.parquet (and val.parquet) for verl.trainer.main_ppo, with the SFT system prompt.",
+        epilog=RL_EXAMPLE,
+        formatter_class=fmt,
+    )
+    _add_triplet_source_flags(p)
+    p.set_defaults(func=_build_rl)

@@ -13,13 +13,12 @@ on exactly the conversation it was fine-tuned on. ``reward_fns.motion_r1`` reads
 (motion id + codes) and ``extra_info["caption"]``. The validation split is made by clip with the same
 rule and seed as the SFT builder, so the same clips are held out in both stages.
 
-Run: ``python -m motion_r1_verl.datasets.rl --cot runs/cot.jsonl --codes runs/codes.jsonl --out runs/rl``
+Run: ``motion-r1 build-rl --cot runs/cot.jsonl --codes runs/codes.jsonl --out runs/rl``
 (or ``--plans runs/synth/plans.jsonl --data runs/synth`` instead of ``--cot``).
 """
 
 from __future__ import annotations
 
-import argparse
 import logging
 import random
 from collections import defaultdict
@@ -29,7 +28,7 @@ from pathlib import Path
 
 from motion_r1_verl.datasets.prompts import SYSTEM_PROMPT
 from motion_r1_verl.datasets.sft import TRAIN_FILE, VAL_FILE, chat_prompt, write_parquet
-from motion_r1_verl.datasets.triplets import Triplet, join_triplets, load_triplets, oracle_cot_rows, read_jsonl
+from motion_r1_verl.datasets.triplets import Triplet
 from motion_r1_verl.errors import UserError
 
 logger = logging.getLogger(__name__)
@@ -111,40 +110,3 @@ def build_rl_dataset(triplets: Sequence[Triplet], out_dir: str | Path, config: R
         counts["val"] = len(val)
     logger.info("RL dataset %s: %s", out_dir, counts)
     return counts
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m motion_r1_verl.datasets.rl",
-        description="Build the verl RL (GRPO) parquet from CoT rows (or ground-truth plans) and motion codes.",
-        epilog="example: python -m motion_r1_verl.datasets.rl --plans runs/synth/plans.jsonl --data runs/synth "
-        "--codes runs/codes.jsonl --out runs/rl --val-fraction 0.05",
-    )
-    source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--cot", type=Path, help="cot.jsonl from `motion-r1 cot build` (captions of each clip)")
-    source.add_argument("--plans", type=Path, help="plans.jsonl of a synthetic dataset (needs --data for captions)")
-    parser.add_argument("--data", type=Path, help="HumanML3D-format folder with texts/ (with --plans)")
-    parser.add_argument("--codes", type=Path, required=True, help="codes.jsonl from `motion-r1 vq encode`")
-    parser.add_argument("--out", type=Path, required=True, help="output folder for train.parquet / val.parquet")
-    parser.add_argument("--val-fraction", type=float, default=0.0, help="fraction of clips held out (default 0)")
-    parser.add_argument("--captions-per-clip", type=int, default=None, help="at most N captions per clip")
-    parser.add_argument("--seed", type=int, default=0, help="caption sampling and split seed (default 0)")
-    args = parser.parse_args(argv)
-    try:
-        config = RLBuildConfig(args.captions_per_clip, args.val_fraction, seed=args.seed)
-        if args.cot is not None:
-            triplets, report = load_triplets(args.cot, args.codes)
-        else:
-            if args.data is None:
-                raise UserError("--plans needs --data (the dataset folder with the captions)")
-            triplets, report = join_triplets(oracle_cot_rows(args.plans, args.data), read_jsonl(args.codes))
-        counts = build_rl_dataset(triplets, args.out, config)
-    except UserError as err:
-        print(f"error: {err}")
-        return 2
-    print(f"{report.summary()}; wrote {counts} rows to {args.out}")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -8,8 +8,9 @@ import pytest
 from omegaconf import OmegaConf
 from transformers import AutoTokenizer
 
+from motion_r1_verl.cli.main import main
 from motion_r1_verl.datasets.prompts import SYSTEM_PROMPT
-from motion_r1_verl.datasets.rl import DATA_SOURCE, RLBuildConfig, build_rl_dataset, main, rl_row, split_rows
+from motion_r1_verl.datasets.rl import DATA_SOURCE, RLBuildConfig, build_rl_dataset, rl_row, split_rows
 from motion_r1_verl.datasets.sft import SFTBuildConfig, chat_prompt
 from motion_r1_verl.datasets.sft import split_rows as sft_split_rows
 from motion_r1_verl.datasets.triplets import Triplet
@@ -77,7 +78,7 @@ def test_verl_rlhf_dataset_reads_our_parquet_and_the_reward_reads_its_ground_tru
     assert item["index"] == frame.iloc[0]["extra_info"]["index"]
 
 
-def test_module_main_from_plans(tmp_path, capsys):
+def test_build_rl_verb_from_plans(tmp_path, capsys):
     data = tmp_path / "data"
     (data / "texts").mkdir(parents=True)
     (data / "texts" / "000001.txt").write_text("a person walks#a/DET#0.0#0.0\nsomeone walks#x#0.0#0.0\n")
@@ -86,7 +87,22 @@ def test_module_main_from_plans(tmp_path, capsys):
     plans.write_text(json.dumps({"id": "000001", "length": 60, "steps": [{**step, "start": 0, "end": 59}]}) + "\n")
     codes = tmp_path / "codes.jsonl"
     codes.write_text(json.dumps({"id": "000001", "codes": [1, 2, 3]}) + "\n")
-    assert main(["--plans", str(plans), "--data", str(data), "--codes", str(codes), "--out", str(tmp_path / "rl")]) == 0
+    assert (
+        main(
+            [
+                "build-rl",
+                "--plans",
+                str(plans),
+                "--data",
+                str(data),
+                "--codes",
+                str(codes),
+                "--out",
+                str(tmp_path / "rl"),
+            ]
+        )
+        == 0
+    )
     assert "2 triplets" in capsys.readouterr().out
     assert len(pd.read_parquet(tmp_path / "rl" / "train.parquet")) == 2
-    assert main(["--plans", str(plans), "--codes", str(codes), "--out", str(tmp_path / "x")]) == 2
+    assert main(["build-rl", "--plans", str(plans), "--codes", str(codes), "--out", str(tmp_path / "x")]) == 2
