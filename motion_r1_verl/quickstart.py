@@ -7,6 +7,7 @@ minutes; every stage is the same code a full-scale run uses, only the presets ar
 """
 
 import json
+import os
 import shlex
 import subprocess
 import sys
@@ -25,6 +26,11 @@ class QuickstartConfig:
     seed: int = 0  # one seed for the data; models derive theirs from it
     vq_minutes: float = 4.0  # wall-clock budget of the VQ-VAE (small preset); resumable
     retrieval_epochs: int = 10  # reward encoder; the held-out evaluator trains as long
+    sft_steps: int = 300  # verl SFT optimizer steps of the tiny LLM
+    sft_batch_size: int = 16
+    grpo_steps: int = 20  # verl main_ppo GRPO steps from the SFT model
+    grpo_prompts_per_step: int = 8  # prompts per step; each gets grpo_group_size responses
+    grpo_group_size: int = 4
 
     def __post_init__(self) -> None:
         if self.n_clips < 50:
@@ -48,8 +54,31 @@ def motion_r1(*args: str | Path) -> None:
         raise StageFailed(f"'motion-r1 {shlex.join(argv)}' exited with code {completed.returncode}")
 
 
+RECIPE_DIR = Path(__file__).resolve().parents[1] / "recipes" / "motion_r1"
+
+
+def run_recipe(script: str, env: dict[str, str], *overrides: str) -> None:
+    """Run ``recipes/motion_r1/<script>`` (the same scripts a user runs) with ``env`` added."""
+    path = RECIPE_DIR / script
+    if not path.is_file():
+        raise StageFailed(f"{path} not found: run the quickstart from a checkout of motion-r1-verl")
+    shown = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
+    print(f"    $ {shown} {path.relative_to(RECIPE_DIR.parents[1])} {shlex.join(overrides)}", flush=True)
+    # The recipes call "$PYTHON"; point it at this interpreter so the venv's verl is used.
+    full_env = os.environ | {"PYTHON": sys.executable} | env
+    completed = subprocess.run(["bash", str(path), *overrides], env=full_env, check=False)
+    if completed.returncode != 0:
+        raise StageFailed(f"{script} exited with code {completed.returncode}")
+
+
 def data_dir(run_dir: Path) -> Path:
     return run_dir / "data"
+
+
+def _codebook_size(run_dir: Path) -> int:
+    from motion_r1_verl.vq.codec import MotionCodec
+
+    return MotionCodec.from_pretrained(run_dir / "vq", device="cpu").codebook_size
 
 
 def _first_test_clip(run_dir: Path) -> tuple[str, str]:
@@ -154,8 +183,110 @@ def build_stages(config: QuickstartConfig) -> list[Stage]:
 
     def cot(run_dir: Path) -> str:
         out = run_dir / "cot.jsonl"
-        motion_r1("cot", "build", "--data", data_dir(run_dir), "--mode", "oracle", "--out", out, "--no-progress")
-        return f"oracle chain-of-thought for every caption in {out}"
+        motion_r1(
+            "cot",
+            "build",
+            "--data",
+            data_dir(run_dir),
+            "--mode",
+            "oracle",
+            "--split",
+            "train",
+            "--out",
+            out,
+            "--no-progress",
+        )
+        return f"oracle chain-of-thought for every training caption in {out}"
+
+    def llm(run_dir: Path) -> str:
+        motion_r1("make-tiny-llm", "--out", run_dir / "tiny-llm", "--data", data_dir(run_dir), "--overwrite")
+        motion_r1(
+            "extend-vocab",
+            "--base",
+            run_dir / "tiny-llm",
+            "--codebook-size",
+            str(_codebook_size(run_dir)),
+            "--init",
+            "codebook",
+            "--codec",
+            run_dir / "vq",
+            "--pad-to-multiple-of",
+            "64",
+            "--out",
+            run_dir / "tiny-llm-motion",
+        )
+        return f"tiny Qwen2 LM with motion vocabulary in {run_dir / 'tiny-llm-motion'}"
+
+    def sft_data(run_dir: Path) -> str:
+        motion_r1(
+            "build-sft",
+            "--cot",
+            run_dir / "cot.jsonl",
+            "--codes",
+            run_dir / "codes.jsonl",
+            "--out",
+            run_dir / "sft-data",
+        )
+        return f"SFT parquet in {run_dir / 'sft-data'}"
+
+    def sft(run_dir: Path) -> str:
+        env = {
+            "PROFILE": "cpu_tiny",
+            "MODEL_PATH": str(run_dir / "tiny-llm-motion"),
+            "DATA_DIR": str(run_dir / "sft-data"),
+            "OUT_DIR": str(run_dir / "sft-ckpt"),
+        }
+        batch = str(config.sft_batch_size)
+        run_recipe(
+            "sft.sh",
+            env,
+            f"trainer.total_training_steps={config.sft_steps}",
+            f"data.train_batch_size={batch}",
+            f"data.micro_batch_size_per_gpu={batch}",
+            f"trainer.save_freq={config.sft_steps}",
+            "trainer.logger=[console,file]",
+        )
+        merge_env = {
+            "CKPT_DIR": str(run_dir / "sft-ckpt"),
+            "MODEL_PATH": str(run_dir / "tiny-llm-motion"),
+            "TARGET_DIR": str(run_dir / "sft-model"),
+        }
+        run_recipe("merge.sh", merge_env)
+        return f"cold-start SFT model (merged HF folder) in {run_dir / 'sft-model'}"
+
+    def rl_data(run_dir: Path) -> str:
+        motion_r1(
+            "build-rl", "--cot", run_dir / "cot.jsonl", "--codes", run_dir / "codes.jsonl", "--out", run_dir / "rl-data"
+        )
+        return f"RL parquet in {run_dir / 'rl-data'}"
+
+    def grpo(run_dir: Path) -> str:
+        steps = config.grpo_steps
+        batch = config.grpo_prompts_per_step
+        env = {
+            "PROFILE": "cpu_tiny",
+            "MODEL_PATH": str(run_dir / "sft-model"),
+            "DATA_DIR": str(run_dir / "rl-data"),
+            "OUT_DIR": str(run_dir / "grpo-ckpt"),
+            "VQ_CKPT": str(run_dir / "vq"),
+            "RETRIEVAL_CKPT": str(run_dir / "retrieval"),
+        }
+        run_recipe(
+            "grpo.sh",
+            env,
+            f"trainer.total_training_steps={steps}",
+            f"trainer.save_freq={steps}",
+            f"data.train_batch_size={batch}",
+            f"actor_rollout_ref.actor.ppo_mini_batch_size={batch}",
+            f"actor_rollout_ref.rollout.n={config.grpo_group_size}",
+        )
+        merge_env = {
+            "CKPT_DIR": str(run_dir / "grpo-ckpt" / f"global_step_{steps}" / "actor"),
+            "MODEL_PATH": str(run_dir / "tiny-llm-motion"),
+            "TARGET_DIR": str(run_dir / "grpo-model"),
+        }
+        run_recipe("merge.sh", merge_env)
+        return f"GRPO model (merged HF folder) in {run_dir / 'grpo-model'}"
 
     return [
         Stage("data", "generate the synthetic compositional motion dataset", synth),
@@ -166,4 +297,9 @@ def build_stages(config: QuickstartConfig) -> list[Stage]:
         Stage("evaluator", "train a held-out text-motion evaluator", evaluator),
         Stage("eval-real", "evaluate the real test motions (the Real row)", eval_real),
         Stage("cot", "render the oracle chain of thought (CoT) per caption", cot),
+        Stage("llm", "make the tiny LLM and extend its vocabulary with motion tokens", llm),
+        Stage("sft-data", "build the SFT parquet (caption -> <think><output><Motion>)", sft_data),
+        Stage("sft", "cold-start SFT with verl's sft_trainer, then merge to an HF folder", sft),
+        Stage("rl-data", "build the RL parquet (prompt + ground-truth motion codes)", rl_data),
+        Stage("grpo", "GRPO with verl's main_ppo and the Motion-R1 reward, then merge", grpo),
     ]
