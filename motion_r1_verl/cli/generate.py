@@ -10,6 +10,7 @@ import argparse
 import logging
 import re
 import textwrap
+from dataclasses import replace
 from pathlib import Path
 
 from motion_r1_verl.errors import UserError
@@ -29,6 +30,8 @@ GEN_DIR for `motion-r1 eval` (which needs a sample for every clip: exit code 1 t
 
 SLUG_CHARS = 40  # caption words kept in a sample's file name
 WRAP = 100
+CHUNK_BATCHES = 4  # generate batches per written chunk
+CHUNK_SEED_STRIDE = 10_007  # chunks sample with distinct seeds
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -65,6 +68,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default=None, help="torch device for hf and the codec (default cuda if available)")
     p.add_argument("--video", choices=("mp4", "gif", "none"), default="mp4", help="animation format (default mp4)")
     p.add_argument("--no-bvh", action="store_true", help="do not write BVH files")
+    p.add_argument("--resume", action="store_true", help="skip captions whose --n samples are already in --out")
     p.add_argument("--quiet", action="store_true", help="print only malformed attempts and the summary")
     p.set_defaults(func=_generate)
 
@@ -131,6 +135,9 @@ def _print_result(row: dict, result, quiet: bool, greedy: bool) -> None:
 
 def _generate(args: argparse.Namespace) -> int:
     from motion_r1_verl.generate import GenerateConfig, failed_captions, generate_motions, split_captions, write_results
+    from motion_r1_verl.generate.generation import resolve_codec
+    from motion_r1_verl.generate.outputs import completed_ids
+    from motion_r1_verl.generate.sampler import load_sampler
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     captions = list(args.captions)
@@ -154,17 +161,33 @@ def _generate(args: argparse.Namespace) -> int:
         backend=args.backend,
         device=args.device,
     )
-    results = generate_motions(args.model, captions, args.n, ids=ids, codec=args.codec, config=config)
+    if args.resume:
+        done = completed_ids(args.out, args.n)
+        todo = [i for i, clip_id in enumerate(ids) if clip_id not in done]
+        if len(todo) < len(ids):
+            print(f"--resume: {len(ids) - len(todo)} of {len(ids)} captions already in {args.out}, skipped")
+        ids, captions = [ids[i] for i in todo], [captions[i] for i in todo]
     video = None if args.video == "none" else args.video
-    rows = write_results(results, args.out, video=video, bvh=not args.no_bvh)
-
     greedy = config.settings().greedy
-    current = None
-    for row, result in zip(rows, results, strict=True):
-        if result.id != current:
-            current = result.id
-            print(f'\n"{result.caption}"  [{result.id}]')
-        _print_result(row, result, args.quiet, greedy)
+    # The model is loaded once; captions go in chunks, each written (and printed) before the next starts,
+    # so an interrupted run keeps its finished chunks and --resume continues after them.
+    # Cheap checks first: a bad --model/--codec must not wait for a model to load.
+    codec = resolve_codec(args.model, args.codec)
+    sampler = load_sampler(args.model, config.backend, config.device, config.seed) if captions else None
+    chunk = max(1, CHUNK_BATCHES * config.batch_size // args.n)
+    results = []
+    for number, start in enumerate(range(0, len(captions), chunk)):
+        part = replace(config, seed=config.seed + CHUNK_SEED_STRIDE * number)
+        cut = slice(start, start + chunk)
+        part_results = generate_motions(
+            args.model, captions[cut], args.n, ids=ids[cut], codec=codec, config=part, sampler=sampler
+        )
+        rows = write_results(part_results, args.out, video=video, bvh=not args.no_bvh)
+        for row, result in zip(rows, part_results, strict=True):
+            if result.k == 0:
+                print(f'\n"{result.caption}"  [{result.id}]')
+            _print_result(row, result, args.quiet, greedy)
+        results.extend(part_results)
 
     n_valid = sum(r.valid for r in results)
     n_retried = sum(r.attempts > 1 for r in results)

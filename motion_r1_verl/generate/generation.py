@@ -154,6 +154,8 @@ def resolve_codec(model_dir: str | os.PathLike, codec: str | os.PathLike | None 
 
     A relative recorded path is tried against the current folder, then against the model folder.
     """
+    if not Path(model_dir).is_dir():
+        raise UserError(f"--model {model_dir}: folder not found (expected a merged Hugging Face model folder)")
     if codec is not None:
         path = Path(codec)
         if not path.exists():

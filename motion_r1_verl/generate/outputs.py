@@ -29,7 +29,7 @@ import numpy as np
 from tqdm import tqdm
 
 from motion_r1_verl.errors import UserError
-from motion_r1_verl.generate.generation import GenerationResult
+from motion_r1_verl.generate.generation import GenerationResult, sample_name
 from motion_r1_verl.motion.bvh import save_joints_as_bvh
 from motion_r1_verl.motion.render import render_animation
 
@@ -189,6 +189,14 @@ def write_results(
     summary = summarize_rows(all_rows)
     _write_text(out_dir / SUMMARY_FILE, json.dumps(summary, indent=1, ensure_ascii=False) + "\n")
     return rows
+
+
+def completed_ids(out_dir: str | os.PathLike, n: int) -> set[str]:
+    """Ids with all ``n`` samples (valid or not, after their retries) in ``out_dir/results.jsonl``."""
+    names: dict[str, set[str]] = {}
+    for row in _read_jsonl(Path(out_dir) / RESULTS_FILE):
+        names.setdefault(str(row.get("id")), set()).add(str(row.get("name")))
+    return {i for i, got in names.items() if got == {sample_name(i, k, n) for k in range(n)}}
 
 
 def summarize_rows(rows: Sequence[dict]) -> dict:

@@ -24,6 +24,11 @@ def test_happy_path(fitted_model, tmp_path, capsys):
         assert (out / path).stat().st_size > 0, path
     row = json.loads((out / "results.jsonl").read_text())
     assert row["valid"] and row["caption"] == CAPTION and row["attempts"] == 1
+    # --resume: nothing left to do, nothing regenerated
+    mtime = (out / f"{name}.npy").stat().st_mtime_ns
+    code = main(["generate", CAPTION, "--model", str(fitted_model), "--out", str(out), "--resume"])
+    assert code == 0 and "1 of 1 captions already in" in capsys.readouterr().out
+    assert (out / f"{name}.npy").stat().st_mtime_ns == mtime
 
 
 def test_random_model_reports_and_fails(tiny_model, tmp_path, capsys):
@@ -41,13 +46,17 @@ def test_random_model_reports_and_fails(tiny_model, tmp_path, capsys):
 
 
 def test_split_mode_writes_an_eval_gen_dir(fitted_model, tiny_synth, tmp_path, capsys):
-    """--data/--split: one sample per clip named by clip id, with the caption used, readable by the eval."""
+    """--data/--split: one sample per clip named by clip id, with the caption used, readable by the eval.
+    --batch-size 1 makes chunks of 4 captions, so the 5 clips are generated and written in two chunks."""
     out = tmp_path / "gen"
     args = ["generate", "--data", str(tiny_synth), "--split", "test", "--model", str(fitted_model)]
-    code = main([*args, "--temperature", "0", "--out", str(out), "--video", "none", "--no-bvh", "--quiet"])
+    flags = ["--temperature", "0", "--out", str(out), "--video", "none", "--no-bvh", "--quiet", "--batch-size", "1"]
+    flags += ["--limit", "5"]
+    code = main([*args, *flags])
     capsys.readouterr()
     clips, _ = load_split(tiny_synth, "test")
-    assert len(clips) >= 2
+    clips = clips[:5]
+    assert len(clips) == 5
     assert code == 0  # the overfitted model answers every caption with its one well-formed response
     generated = load_generated(out, [c.id for c in clips])
     assert generated.captions == {c.id: c.captions[0].text for c in clips}
@@ -60,7 +69,7 @@ def test_user_errors(tiny_model, tmp_path, capsys):
     assert main(["generate", "--model", str(tiny_model)]) == 2
     assert "no captions" in capsys.readouterr().err
     assert main(["generate", "x", "--model", str(tmp_path / "missing")]) == 2
-    assert "motion_vocab.json not found" in capsys.readouterr().err
+    assert "folder not found" in capsys.readouterr().err
     assert main(["generate", "x", "--model", str(tiny_model), "--prompts", str(tmp_path / "nope.txt")]) == 2
     assert "--prompts" in capsys.readouterr().err
     assert main(["generate", "x", "--model", str(tiny_model), "--retries", "-1"]) == 2

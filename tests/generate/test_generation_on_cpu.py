@@ -137,6 +137,8 @@ def test_codec_resolution(tiny_model, tiny_codec, tmp_path):
         resolve_codec(tiny_model, tmp_path / "missing")
     with pytest.raises(UserError, match="motion_vocab.json not found"):
         resolve_codec(tmp_path)
+    with pytest.raises(UserError, match="folder not found"):
+        resolve_codec(tmp_path / "missing")
     (tmp_path / "motion_vocab.json").write_text(json.dumps({"codebook_size": 8, "codec_checkpoint": None}))
     with pytest.raises(UserError, match="records no codec"):
         resolve_codec(tmp_path)
