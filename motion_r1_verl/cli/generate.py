@@ -1,5 +1,8 @@
 """``motion-r1 generate``: text -> reasoning + motion with a trained model; writes npy, mp4/gif, BVH, JSONL.
 
+Captions are generated and written in chunks with the model loaded once; ``--resume`` skips captions whose
+samples are already in the output folder, so an interrupted batch continues where it stopped.
+
 Exit codes: 0 when every caption got at least one valid motion, 1 when some caption never did (after
 retries; the summary names them), 2 for user errors (bad path, bad flag).
 """
@@ -151,6 +154,8 @@ def _generate(args: argparse.Namespace) -> int:
         raise UserError("no captions: give them as arguments, with --prompts FILE, or --data DIR --split NAME")
     else:
         ids = caption_ids(captions)
+    if args.n < 1:
+        raise UserError(f"--n must be >= 1, got {args.n}")
     config = GenerateConfig(
         retries=args.retries,
         temperature=args.temperature,
@@ -169,10 +174,10 @@ def _generate(args: argparse.Namespace) -> int:
         ids, captions = [ids[i] for i in todo], [captions[i] for i in todo]
     video = None if args.video == "none" else args.video
     greedy = config.settings().greedy
-    # The model is loaded once; captions go in chunks, each written (and printed) before the next starts,
-    # so an interrupted run keeps its finished chunks and --resume continues after them.
     # Cheap checks first: a bad --model/--codec must not wait for a model to load.
     codec = resolve_codec(args.model, args.codec)
+    # The model is loaded once; captions go in chunks, each written (and printed) before the next starts,
+    # so an interrupted run keeps its finished chunks and --resume continues after them.
     sampler = load_sampler(args.model, config.backend, config.device, config.seed) if captions else None
     chunk = max(1, CHUNK_BATCHES * config.batch_size // args.n)
     results = []
