@@ -11,6 +11,7 @@ import os
 import shlex
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +32,7 @@ class QuickstartConfig:
     grpo_steps: int = 20  # verl main_ppo GRPO steps from the SFT model
     grpo_prompts_per_step: int = 8  # prompts per step; each gets grpo_group_size responses
     grpo_group_size: int = 4
+    report_videos: int = 3  # side-by-side ground truth / SFT / GRPO videos in the report
 
     def __post_init__(self) -> None:
         if self.n_clips < 50:
@@ -288,6 +290,68 @@ def build_stages(config: QuickstartConfig) -> list[Stage]:
         run_recipe("merge.sh", merge_env)
         return f"GRPO model (merged HF folder) in {run_dir / 'grpo-model'}"
 
+    def generate_with(model: str) -> Callable[[Path], str]:
+        def generate(run_dir: Path) -> str:
+            from motion_r1_verl.generate import GenerateConfig, generate_motions, split_captions, write_results
+            from motion_r1_verl.motion.humanml3d import save_npy_atomic
+            from motion_r1_verl.quickstart_report import motionless_clip
+
+            ids, captions = split_captions(data_dir(run_dir), "test")
+            gen_dir = run_dir / "generated" / model
+            results = generate_motions(
+                run_dir / f"{model}-model", captions, n=1, ids=ids, config=GenerateConfig(seed=config.seed)
+            )
+            write_results(results, gen_dir, video=None, bvh=False)
+            failed = [r for r in results if not r.valid]
+            for result in failed:
+                save_npy_atomic(gen_dir / f"{result.name}.npy", motionless_clip(data_dir(run_dir)))
+            return f"{len(results) - len(failed)}/{len(results)} well-formed test generations in {gen_dir}"
+
+        return generate
+
+    def evaluate_with(model: str, label: str) -> Callable[[Path], str]:
+        def evaluate(run_dir: Path) -> str:
+            out = run_dir / "eval" / f"{model}.json"
+            gen_dir = run_dir / "generated" / model
+            motion_r1(
+                "eval", "--data", data_dir(run_dir), "--split", "test", "--motions", gen_dir,
+                "--ckpt", run_dir / "evaluator", "--label", label, "--json", out,
+            )  # fmt: skip
+            return f"{label} row (held-out evaluator, test split) in {out}"
+
+        return evaluate
+
+    def report(run_dir: Path) -> str:
+        import numpy as np
+
+        from motion_r1_verl.motion.humanml3d import load_split
+        from motion_r1_verl.motion.render import render_animation
+        from motion_r1_verl.quickstart_report import ReportRow, motion_similarity, write_report
+
+        models = {"sft": "SFT", "grpo": "SFT+GRPO"}
+        rows = [ReportRow("Real", run_dir / "eval" / "real.json", None)]
+        rows += [
+            ReportRow(label, run_dir / "eval" / f"{m}.json", run_dir / "generated" / m) for m, label in models.items()
+        ]
+        similarities = {
+            label: motion_similarity(run_dir / "evaluator", data_dir(run_dir), run_dir / "generated" / m)
+            for m, label in models.items()
+        }
+        videos = []
+        clips, _ = load_split(data_dir(run_dir), "test")
+        for clip in clips[: config.report_videos]:
+            motions = [clip.features] + [np.load(run_dir / "generated" / m / f"{clip.id}.npy") for m in models]
+            out = run_dir / "videos" / f"{clip.id}.mp4"
+            out.parent.mkdir(parents=True, exist_ok=True)
+            caption = clip.captions[0].text
+            render_animation(motions, out, caption=caption, labels=["ground truth", *models.values()])
+            videos.append((caption, out))
+        stage_lines = [p.read_text().strip() for p in sorted((run_dir / ".stages").glob("*.done"))]
+        out = run_dir / "report.md"
+        write_report(out, rows, similarities, videos, stage_lines)
+        print(out.read_text())
+        return f"report in {out}"
+
     return [
         Stage("data", "generate the synthetic compositional motion dataset", synth),
         Stage("render", "render one test clip to mp4", render),
@@ -302,4 +366,9 @@ def build_stages(config: QuickstartConfig) -> list[Stage]:
         Stage("sft", "cold-start SFT with verl's sft_trainer, then merge to an HF folder", sft),
         Stage("rl-data", "build the RL parquet (prompt + ground-truth motion codes)", rl_data),
         Stage("grpo", "GRPO with verl's main_ppo and the Motion-R1 reward, then merge", grpo),
+        Stage("generate-sft", "generate motions for the test captions with the SFT model", generate_with("sft")),
+        Stage("generate-grpo", "generate motions for the test captions with the GRPO model", generate_with("grpo")),
+        Stage("eval-sft", "evaluate the SFT generations", evaluate_with("sft", "SFT")),
+        Stage("eval-grpo", "evaluate the GRPO generations", evaluate_with("grpo", "SFT+GRPO")),
+        Stage("report", "write report.md (metrics table, side-by-side videos)", report),
     ]
