@@ -71,6 +71,7 @@ trap stop_own_ray EXIT
     data.train_files="$DATA_DIR/train.parquet" \
     data.val_files="$VAL_FILES" \
     trainer.default_local_dir="$OUT_DIR" \
+    hydra.run.dir="$OUT_DIR/hydra" \
     trainer.rollout_data_dir="$OUT_DIR/rollouts" \
     +reward.custom_reward_function.reward_kwargs.vq_ckpt="$VQ_CKPT" \
     +reward.custom_reward_function.reward_kwargs.retrieval_ckpt="$RETRIEVAL_CKPT" \

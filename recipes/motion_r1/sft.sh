@@ -45,4 +45,5 @@ export VERL_FILE_LOGGER_PATH=${VERL_FILE_LOGGER_PATH:-$OUT_DIR/metrics.jsonl}
     data.train_files="$DATA_DIR/train.parquet" \
     "${VAL_ARGS[@]}" \
     trainer.default_local_dir="$OUT_DIR" \
+    hydra.run.dir="$OUT_DIR/hydra" \
     "$@"
