@@ -2,7 +2,10 @@
 
 A response looks like::
 
-    <think>first the person walks forward ...</think><output>1. walk forward 3 steps ...</output><Motion><Motion_12><Motion_7></Motion>
+    <think>first the person walks forward ...</think><output>1. walk forward 3 steps ...</output>
+    <Motion><Motion_12><Motion_7></Motion>
+
+(one line; broken here for width).
 
 All tags are added to tokenizers as NON-special tokens: verl decodes responses with
 ``skip_special_tokens=True`` before calling the reward, and special tokens would vanish.
