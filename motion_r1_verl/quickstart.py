@@ -25,7 +25,8 @@ class QuickstartConfig:
 
     n_clips: int = 3000  # synthetic clips (about a minute to generate on 2 cores)
     seed: int = 0  # one seed for the data; models derive theirs from it
-    vq_minutes: float = 4.0  # wall-clock budget of the VQ-VAE (small preset); resumable
+    vq_steps: int = 1000  # VQ-VAE (small preset) steps: about a third of its full schedule
+    vq_minutes: float = 8.0  # wall-clock cap on VQ-VAE training (a slow machine stops early; resumable)
     retrieval_epochs: int = 10  # reward encoder; the held-out evaluator trains as long
     sft_steps: int = 300  # verl SFT optimizer steps of the tiny LLM
     sft_batch_size: int = 16
@@ -115,10 +116,13 @@ def build_stages(config: QuickstartConfig) -> list[Stage]:
         return f"rendered test clip {clip_id} ('{caption}') to {out}"
 
     def vq(run_dir: Path) -> str:
-        minutes = str(config.vq_minutes)
-        motion_r1("vq", "train", "--data", data_dir(run_dir), "--out", run_dir / "vq", "--max-minutes", minutes)
-        motion_r1("vq", "eval", "--ckpt", run_dir / "vq", "--data", data_dir(run_dir), "--split", "test")
-        return f"VQ-VAE checkpoint in {run_dir / 'vq'}"
+        out = run_dir / "vq"
+        budget = ["--steps", str(config.vq_steps), "--max-minutes", str(config.vq_minutes)]
+        # An interrupted stage leaves a checkpoint: continue it rather than start over.
+        resume = ["--resume"] if (out / "config.json").exists() else []
+        motion_r1("vq", "train", "--data", data_dir(run_dir), "--out", out, *budget, *resume)
+        motion_r1("vq", "eval", "--ckpt", out, "--data", data_dir(run_dir), "--split", "test")
+        return f"VQ-VAE checkpoint in {out}"
 
     def codes(run_dir: Path) -> str:
         out = run_dir / "codes.jsonl"
