@@ -39,6 +39,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=QuickstartConfig.retrieval_epochs,
         help="epochs of the reward encoder and the held-out evaluator (default %(default)s)",
     )
+    parser.add_argument(
+        "--sft-steps", type=int, default=QuickstartConfig.sft_steps, help="verl SFT steps (default %(default)s)"
+    )
+    parser.add_argument(
+        "--grpo-steps", type=int, default=QuickstartConfig.grpo_steps, help="verl GRPO steps (default %(default)s)"
+    )
     parser.add_argument("--force", action="store_true", help="redo stages that are already done")
     parser.add_argument("--only", action="append", metavar="STAGE", help="run only this stage (repeatable)")
     parser.set_defaults(func=run)
@@ -51,7 +57,12 @@ def run(args: argparse.Namespace) -> int:
     from motion_r1_verl.quickstart import QuickstartConfig, StageFailed, build_stages
 
     config = QuickstartConfig(
-        n_clips=args.clips, seed=args.seed, vq_minutes=args.vq_minutes, retrieval_epochs=args.retrieval_epochs
+        n_clips=args.clips,
+        seed=args.seed,
+        vq_minutes=args.vq_minutes,
+        retrieval_epochs=args.retrieval_epochs,
+        sft_steps=args.sft_steps,
+        grpo_steps=args.grpo_steps,
     )
     try:
         run_stages(build_stages(config), args.out, force=args.force, only=args.only)
