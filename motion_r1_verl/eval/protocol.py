@@ -33,6 +33,7 @@ from motion_r1_verl.metrics import (
     r_precision_and_mm_dist,
     replicate,
 )
+from motion_r1_verl.motion.constants import MAX_FRAMES
 from motion_r1_verl.motion.humanml3d import Caption, MotionClip
 
 # The paper's column order (Motion-R1 Table 1, inherited from Guo et al.).
@@ -86,7 +87,9 @@ def evaluate(
         caps = [_caption_for(c, generated.captions.get(c.id, c.captions[0].text)) for c in clips]
         fixed_text = evaluator.embed_captions(caps)
         counts = [len(generated.samples[c.id]) for c in clips]
-        flat_gen = evaluator.embed_motions([m for c in clips for m in generated.samples[c.id]])
+        # The protocol's motions are at most MAX_FRAMES long (Guo et al.'s max_motion_length); a longer
+        # generation is scored on its first MAX_FRAMES frames, as the reference implementations crop.
+        flat_gen = evaluator.embed_motions([m[:MAX_FRAMES] for c in clips for m in generated.samples[c.id]])
         bounds = np.cumsum([0] + counts)
         samples = [flat_gen[bounds[i] : bounds[i + 1]] for i in range(n)]
 

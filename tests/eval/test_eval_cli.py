@@ -120,3 +120,22 @@ def test_retrieval_train_refuses_to_overwrite_without_resume(toy_data, toy_ckpt,
     resume = ["retrieval", "train", "--data", str(toy_data), "--out", str(copy), "--epochs", "6", "--resume"]
     assert main(resume) == 0
     assert "epoch" in capsys.readouterr().out
+
+
+def test_generations_longer_than_the_protocol_are_scored_on_their_first_196_frames(toy_data, toy_ckpt, tmp_path):
+    ev = OursEvaluator(TextMotionModel.from_pretrained(toy_ckpt, device="cpu"))
+    clips, _ = load_split(toy_data, "test")
+    ids = [c.id for c in clips]
+
+    def long_version(i, j, cs):
+        # the real clip, tiled past 196 frames: its first 196 frames are what the protocol scores
+        return np.concatenate([cs[i].features] * (300 // len(cs[i].features) + 1))[:300]
+
+    long = load_generated(_gen_dir(tmp_path / "long", toy_data, long_version), ids)
+    cropped = load_generated(
+        _gen_dir(tmp_path / "cropped", toy_data, lambda i, j, cs: long_version(i, j, cs)[:196]), ids
+    )
+    r_long = evaluate(ev, clips, long, np.random.default_rng(0), replications=2)
+    r_cropped = evaluate(ev, clips, cropped, np.random.default_rng(0), replications=2)
+    assert r_long.metrics["FID"].mean == pytest.approx(r_cropped.metrics["FID"].mean)
+    assert r_long.metrics["R@1"].mean == pytest.approx(r_cropped.metrics["R@1"].mean)
