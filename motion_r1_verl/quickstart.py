@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from motion_r1_verl.errors import UserError
-from motion_r1_verl.pipeline import Stage
+from motion_r1_verl.pipeline import Stage, marker_path
 
 
 @dataclass(frozen=True)
@@ -354,13 +354,14 @@ def build_stages(config: QuickstartConfig) -> list[Stage]:
             caption = clip.captions[0].text
             render_animation(motions, out, caption=caption, labels=["ground truth", *models.values()])
             videos.append((caption, out))
-        stage_lines = [p.read_text().strip() for p in sorted((run_dir / ".stages").glob("*.done"))]
+        done = [marker_path(run_dir, s.name) for s in stages]
+        stage_lines = [f"{p.stem}: {p.read_text().strip()}" for p in done if p.exists()]
         out = run_dir / "report.md"
         write_report(out, rows, similarities, videos, stage_lines)
         print(out.read_text())
         return f"report in {out}"
 
-    return [
+    stages = [
         Stage("data", "generate the synthetic compositional motion dataset", synth),
         Stage("render", "render one test clip to mp4", render),
         Stage("vq", "train the VQ-VAE motion tokenizer (small preset)", vq),
@@ -380,3 +381,4 @@ def build_stages(config: QuickstartConfig) -> list[Stage]:
         Stage("eval-grpo", "evaluate the GRPO generations", evaluate_with("grpo", "SFT+GRPO")),
         Stage("report", "write report.md (metrics table, side-by-side videos)", report),
     ]
+    return stages

@@ -14,7 +14,7 @@ import numpy as np
 
 from motion_r1_verl.eval.protocol import METRICS
 from motion_r1_verl.eval.report import HEADERS
-from motion_r1_verl.motion.constants import ROOT_SLICE, VEL_SLICE
+from motion_r1_verl.motion.constants import MAX_FRAMES, ROOT_SLICE, VEL_SLICE
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ def motion_similarity(evaluator_ckpt: Path, data_dir: Path, gen_dir: Path, split
     clips, _report = load_split(data_dir, split)
     generated = load_generated(gen_dir, [c.id for c in clips])
     model = TextMotionModel.from_pretrained(evaluator_ckpt, device="cpu")
-    first_sample = [generated.samples[c.id][0] for c in clips]
+    first_sample = [generated.samples[c.id][0][:MAX_FRAMES] for c in clips]  # as the eval protocol crops
     with torch.no_grad():
         real = model.encode_motion([c.features for c in clips])
         fake = model.encode_motion(first_sample)
