@@ -38,7 +38,7 @@ from scipy.spatial.transform import Rotation
 
 from motion_r1_verl.errors import UserError
 from motion_r1_verl.motion.constants import FPS, N_JOINTS
-from motion_r1_verl.motion.skeleton import JOINT_NAMES, PARENTS
+from motion_r1_verl.motion.skeleton import JOINT_NAMES, PARENTS, RAW_OFFSETS
 
 logger = logging.getLogger(__name__)
 
@@ -54,33 +54,9 @@ ROTATION_ORDER_BY_BONE_AXIS = {0: "ZXY", 1: "ZYX", 2: "XZY"}  # bone along x (ar
 
 # Rest (T-pose) direction of each joint's offset from its parent, for the exported hierarchy: HumanML3D's raw
 # offsets, except the head points up and the arms stretch sideways, the rest pose BVH tools expect.
-EXPORT_REST_DIRECTIONS = np.array(
-    [
-        [0, 0, 0],
-        [1, 0, 0],
-        [-1, 0, 0],
-        [0, 1, 0],
-        [0, -1, 0],
-        [0, -1, 0],
-        [0, 1, 0],
-        [0, -1, 0],
-        [0, -1, 0],
-        [0, 1, 0],
-        [0, 0, 1],
-        [0, 0, 1],
-        [0, 1, 0],
-        [1, 0, 0],
-        [-1, 0, 0],
-        [0, 1, 0],
-        [1, 0, 0],
-        [-1, 0, 0],
-        [1, 0, 0],
-        [-1, 0, 0],
-        [1, 0, 0],
-        [-1, 0, 0],
-    ],
-    dtype=np.float64,
-)
+EXPORT_REST_DIRECTIONS = RAW_OFFSETS.astype(np.float64)
+EXPORT_REST_DIRECTIONS[15] = (0, 1, 0)  # head: up (raw offset: forward)
+EXPORT_REST_DIRECTIONS[16:22] = [(1, 0, 0), (-1, 0, 0)] * 3  # shoulders to wrists: sideways (raw: down)
 # End Site offsets of the leaves (head top, toe tips, finger tips) as a fraction of the leaf's own bone.
 _END_SITE_FRACTION = 0.5
 # In exact mode, a joint whose rigid offset misses its position by more than this (metres) gets
