@@ -18,6 +18,9 @@ THINK_END = "</think>"
 OUTPUT_START = "<output>"
 OUTPUT_END = "</output>"
 REASONING_TAGS: tuple[str, ...] = (THINK_START, THINK_END, OUTPUT_START, OUTPUT_END)
+# What an SFT response holds before the motion span: Motion-R1's think + output, the paper's think-only
+# variant, or nothing (the no-CoT baseline of bench/ablation.py).
+REASONING_CHOICES: tuple[str, ...] = ("think+output", "think", "none")
 
 
 def motion_token(code: int) -> str:
@@ -35,9 +38,12 @@ def codes_to_text(codes) -> str:
     return MOTION_START + "".join(motion_token(int(c)) for c in codes) + MOTION_END
 
 
-def format_response(think: str, plan: str, codes, with_output: bool = True) -> str:
-    """The assistant turn the model is trained to produce."""
-    body = f"{THINK_START}{think}{THINK_END}"
+def format_response(think: str, plan: str, codes, with_output: bool = True, with_think: bool = True) -> str:
+    """The assistant turn the model is trained to produce.
+
+    ``with_think=False, with_output=False`` is the no-CoT baseline of the ablation: the motion span alone.
+    """
+    body = f"{THINK_START}{think}{THINK_END}" if with_think else ""
     if with_output:
         body += f"{OUTPUT_START}{plan}{OUTPUT_END}"
     return body + codes_to_text(codes)

@@ -8,6 +8,8 @@ import argparse
 import json
 from pathlib import Path
 
+from motion_r1_verl.response_format import REASONING_CHOICES
+
 EXTEND_EXAMPLE = """example:
   motion-r1 extend-vocab --base runs/tiny-llm --codebook-size 512 --out runs/tiny-llm-motion
   motion-r1 extend-vocab --base Qwen/Qwen2.5-3B-Instruct --codebook-size 512 --init codebook \\
@@ -87,7 +89,9 @@ def _build_sft(args: argparse.Namespace) -> int:
     from motion_r1_verl.datasets.sft import SFTBuildConfig, build_sft_dataset
 
     triplets = _triplets(args)
-    config = SFTBuildConfig(captions_per_clip=args.captions_per_clip, val_fraction=args.val_fraction, seed=args.seed)
+    config = SFTBuildConfig.for_reasoning(
+        args.reasoning, captions_per_clip=args.captions_per_clip, val_fraction=args.val_fraction, seed=args.seed
+    )
     counts = build_sft_dataset(triplets, args.out, config)
     print(f"wrote {args.out}: {json.dumps(counts)}")
     return 0
@@ -162,6 +166,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         formatter_class=fmt,
     )
     _add_triplet_source_flags(p)
+    p.add_argument(
+        "--reasoning",
+        choices=REASONING_CHOICES,
+        default="think+output",
+        help="what precedes the motion span: <think>+<output> (Motion-R1, default), <think> only, or none "
+        "(the no-CoT baseline)",
+    )
     p.set_defaults(func=_build_sft)
 
     p = subparsers.add_parser(

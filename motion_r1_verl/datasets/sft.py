@@ -18,7 +18,8 @@ from pathlib import Path
 from motion_r1_verl.datasets.prompts import SYSTEM_PROMPT, user_prompt
 from motion_r1_verl.datasets.splits import SplitConfig, build_parquet_splits, split_by_clip
 from motion_r1_verl.datasets.triplets import Triplet
-from motion_r1_verl.response_format import format_response
+from motion_r1_verl.errors import UserError
+from motion_r1_verl.response_format import REASONING_CHOICES, format_response
 
 
 def chat_prompt(caption: str, system_prompt: str = SYSTEM_PROMPT) -> list[dict[str, str]]:
@@ -26,9 +27,11 @@ def chat_prompt(caption: str, system_prompt: str = SYSTEM_PROMPT) -> list[dict[s
     return [{"role": "system", "content": system_prompt}, {"role": "user", "content": user_prompt(caption)}]
 
 
-def sft_messages(triplet: Triplet, system_prompt: str = SYSTEM_PROMPT, with_output: bool = True) -> list[dict]:
+def sft_messages(
+    triplet: Triplet, system_prompt: str = SYSTEM_PROMPT, with_output: bool = True, with_think: bool = True
+) -> list[dict]:
     """The full conversation for one triplet."""
-    response = format_response(triplet.think, triplet.plan, triplet.codes, with_output=with_output)
+    response = format_response(triplet.think, triplet.plan, triplet.codes, with_output, with_think)
     return [*chat_prompt(triplet.caption, system_prompt), {"role": "assistant", "content": response}]
 
 
@@ -38,9 +41,18 @@ class SFTBuildConfig(SplitConfig):
 
     Fields:
         with_output: include the ``<output>plan</output>`` block (Motion-R1 does).
+        with_think: include the ``<think>CoT</think>`` block; both False is the no-CoT ablation baseline.
     """
 
     with_output: bool = True
+    with_think: bool = True
+
+    @classmethod
+    def for_reasoning(cls, reasoning: str, **split_fields) -> "SFTBuildConfig":
+        """``reasoning`` is one of REASONING_CHOICES (the ``build-sft --reasoning`` flag)."""
+        if reasoning not in REASONING_CHOICES:
+            raise UserError(f"reasoning must be one of {', '.join(REASONING_CHOICES)}, got {reasoning!r}")
+        return cls(**split_fields, with_think=reasoning != "none", with_output=reasoning == "think+output")
 
 
 def split_rows(triplets: Sequence[Triplet], config: SFTBuildConfig) -> tuple[list[dict], list[dict]]:
@@ -50,7 +62,10 @@ def split_rows(triplets: Sequence[Triplet], config: SFTBuildConfig) -> tuple[lis
 
 
 def _rows(triplets: Sequence[Triplet], config: SFTBuildConfig) -> list[dict]:
-    return [{"messages": sft_messages(t, config.system_prompt, config.with_output), "id": t.id} for t in triplets]
+    return [
+        {"messages": sft_messages(t, config.system_prompt, config.with_output, config.with_think), "id": t.id}
+        for t in triplets
+    ]
 
 
 def build_sft_dataset(triplets: Sequence[Triplet], out_dir: str | Path, config: SFTBuildConfig) -> dict[str, int]:

@@ -33,6 +33,29 @@ def test_messages_layout():
     assert "<output>" not in sft_messages(t, with_output=False)[2]["content"]
 
 
+@pytest.mark.parametrize(
+    ("reasoning", "expected"),
+    [
+        ("think+output", "<think>He walks.</think><output>1. walk</output><Motion><Motion_4><Motion_2></Motion>"),
+        ("think", "<think>He walks.</think><Motion><Motion_4><Motion_2></Motion>"),
+        ("none", "<Motion><Motion_4><Motion_2></Motion>"),
+    ],
+)
+def test_reasoning_variants_of_the_response(reasoning, expected, tmp_path):
+    triplet = Triplet("1", "a person walks", "He walks.", "1. walk", (4, 2))
+    config = SFTBuildConfig.for_reasoning(reasoning)
+    build_sft_dataset([triplet], tmp_path, config)
+    (row,) = pd.read_parquet(tmp_path / "train.parquet")["messages"]
+    assert row[-1]["content"] == expected
+    # The prompt is the same in every variant: only what the model is taught to answer changes.
+    assert row[0]["content"] == SYSTEM_PROMPT
+
+
+def test_unknown_reasoning_is_a_user_error():
+    with pytest.raises(UserError, match="think\\+output, think, none"):
+        SFTBuildConfig.for_reasoning("cot")
+
+
 def test_system_prompt_states_every_tag():
     for tag in (*REASONING_TAGS, "<Motion>", "</Motion>"):
         assert tag in SYSTEM_PROMPT

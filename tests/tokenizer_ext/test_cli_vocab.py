@@ -2,6 +2,7 @@
 
 import json
 
+import pandas as pd
 import pytest
 
 from motion_r1_verl.cli.main import main
@@ -24,6 +25,16 @@ def test_make_then_extend(tmp_path, capsys):
     )
     assert "embedding rows" in capsys.readouterr().out
     assert json.loads((tmp_path / "e" / "motion_vocab.json").read_text())["codebook_size"] == 8
+
+
+def test_build_sft_no_cot_baseline(tmp_path, capsys):
+    row = {"id": "000001", "caption": "a person walks", "think": "He walks.", "plan": "1. walk", "status": "ok"}
+    (tmp_path / "cot.jsonl").write_text(json.dumps(row) + "\n")
+    (tmp_path / "codes.jsonl").write_text(json.dumps({"id": "000001", "codes": [3, 1]}) + "\n")
+    args = ["build-sft", "--cot", str(tmp_path / "cot.jsonl"), "--codes", str(tmp_path / "codes.jsonl")]
+    assert main([*args, "--out", str(tmp_path / "nocot"), "--reasoning", "none"]) == 0
+    (messages,) = pd.read_parquet(tmp_path / "nocot" / "train.parquet")["messages"]
+    assert messages[-1]["content"] == "<Motion><Motion_3><Motion_1></Motion>"
 
 
 def test_missing_base_is_a_user_error(tmp_path, capsys):
