@@ -82,6 +82,91 @@ def data_dir(run_dir: Path) -> Path:
     return run_dir / "data"
 
 
+def train_sft(
+    model_path: Path, sft_data: Path, ckpt_dir: Path, target_dir: Path, *, steps: int, batch_size: int
+) -> None:
+    """verl SFT of ``model_path`` on ``sft_data`` (recipes/motion_r1/sft.sh), merged into ``target_dir``."""
+    env = {"PROFILE": "cpu_tiny", "MODEL_PATH": str(model_path), "DATA_DIR": str(sft_data), "OUT_DIR": str(ckpt_dir)}
+    batch = str(batch_size)
+    run_recipe(
+        "sft.sh",
+        env,
+        f"trainer.total_training_steps={steps}",
+        f"data.train_batch_size={batch}",
+        f"data.micro_batch_size_per_gpu={batch}",
+        f"trainer.save_freq={steps}",
+        "trainer.logger=[console,file]",
+    )
+    run_recipe("merge.sh", {"CKPT_DIR": str(ckpt_dir), "MODEL_PATH": str(model_path), "TARGET_DIR": str(target_dir)})
+
+
+def train_grpo(
+    run_dir: Path,
+    model_path: Path,
+    ckpt_dir: Path,
+    target_dir: Path,
+    *,
+    steps: int,
+    prompts_per_step: int,
+    group_size: int,
+    overrides: tuple[str, ...] = (),
+) -> None:
+    """verl GRPO (recipes/motion_r1/grpo.sh) from ``model_path`` on the run's RL data and reward encoders,
+    merged into ``target_dir``; ``overrides`` are extra hydra overrides (reward weights, seeds)."""
+    env = {
+        "PROFILE": "cpu_tiny",
+        "MODEL_PATH": str(model_path),
+        "DATA_DIR": str(run_dir / "rl-data"),
+        "OUT_DIR": str(ckpt_dir),
+        "VQ_CKPT": str(run_dir / "vq"),
+        "RETRIEVAL_CKPT": str(run_dir / "retrieval"),
+    }
+    run_recipe(
+        "grpo.sh",
+        env,
+        f"trainer.total_training_steps={steps}",
+        f"trainer.save_freq={steps}",
+        f"data.train_batch_size={prompts_per_step}",
+        f"actor_rollout_ref.actor.ppo_mini_batch_size={prompts_per_step}",
+        f"actor_rollout_ref.rollout.n={group_size}",
+        *overrides,
+    )
+    merge_env = {
+        "CKPT_DIR": str(ckpt_dir / f"global_step_{steps}" / "actor"),
+        "MODEL_PATH": str(run_dir / "tiny-llm-motion"),
+        "TARGET_DIR": str(target_dir),
+    }
+    run_recipe("merge.sh", merge_env)
+
+
+def generate_split(model_dir: Path, data: Path, split: str, gen_dir: Path, seed: int) -> tuple[int, int]:
+    """One motion per caption of ``split`` into ``gen_dir``; returns (well-formed, total).
+
+    A caption whose response never held a well-formed motion span gets a motionless clip, so it counts
+    against the model in every metric instead of dropping out of the evaluation.
+    """
+    from motion_r1_verl.generate import GenerateConfig, generate_motions, split_captions, write_results
+    from motion_r1_verl.motion.humanml3d import save_npy_atomic
+    from motion_r1_verl.quickstart_report import motionless_clip
+
+    ids, captions = split_captions(data, split)
+    results = generate_motions(model_dir, captions, n=1, ids=ids, config=GenerateConfig(seed=seed))
+    write_results(results, gen_dir, video=None, bvh=False)
+    failed = [r for r in results if not r.valid]
+    for result in failed:
+        save_npy_atomic(gen_dir / f"{result.name}.npy", motionless_clip(data))
+    return len(results) - len(failed), len(results)
+
+
+def evaluate_split(run_dir: Path, split: str, gen_dir: Path, label: str, out_json: Path, seed: int = 0) -> None:
+    """``motion-r1 eval`` of ``gen_dir`` on ``split`` with the run's held-out evaluator, into ``out_json``."""
+    out_json.parent.mkdir(parents=True, exist_ok=True)
+    motion_r1(
+        "eval", "--data", data_dir(run_dir), "--split", split, "--motions", gen_dir,
+        "--ckpt", run_dir / "evaluator", "--label", label, "--json", out_json, "--seed", str(seed),
+    )  # fmt: skip
+
+
 def _codebook_size(run_dir: Path) -> int:
     from motion_r1_verl.vq.codec import MotionCodec
 
@@ -240,28 +325,14 @@ def build_stages(config: QuickstartConfig) -> list[Stage]:
         return f"SFT parquet in {run_dir / 'sft-data'}"
 
     def sft(run_dir: Path) -> str:
-        env = {
-            "PROFILE": "cpu_tiny",
-            "MODEL_PATH": str(run_dir / "tiny-llm-motion"),
-            "DATA_DIR": str(run_dir / "sft-data"),
-            "OUT_DIR": str(run_dir / "sft-ckpt"),
-        }
-        batch = str(config.sft_batch_size)
-        run_recipe(
-            "sft.sh",
-            env,
-            f"trainer.total_training_steps={config.sft_steps}",
-            f"data.train_batch_size={batch}",
-            f"data.micro_batch_size_per_gpu={batch}",
-            f"trainer.save_freq={config.sft_steps}",
-            "trainer.logger=[console,file]",
+        train_sft(
+            run_dir / "tiny-llm-motion",
+            run_dir / "sft-data",
+            run_dir / "sft-ckpt",
+            run_dir / "sft-model",
+            steps=config.sft_steps,
+            batch_size=config.sft_batch_size,
         )
-        merge_env = {
-            "CKPT_DIR": str(run_dir / "sft-ckpt"),
-            "MODEL_PATH": str(run_dir / "tiny-llm-motion"),
-            "TARGET_DIR": str(run_dir / "sft-model"),
-        }
-        run_recipe("merge.sh", merge_env)
         return f"cold-start SFT model (merged HF folder) in {run_dir / 'sft-model'}"
 
     def rl_data(run_dir: Path) -> str:
@@ -271,60 +342,29 @@ def build_stages(config: QuickstartConfig) -> list[Stage]:
         return f"RL parquet in {run_dir / 'rl-data'}"
 
     def grpo(run_dir: Path) -> str:
-        steps = config.grpo_steps
-        batch = config.grpo_prompts_per_step
-        env = {
-            "PROFILE": "cpu_tiny",
-            "MODEL_PATH": str(run_dir / "sft-model"),
-            "DATA_DIR": str(run_dir / "rl-data"),
-            "OUT_DIR": str(run_dir / "grpo-ckpt"),
-            "VQ_CKPT": str(run_dir / "vq"),
-            "RETRIEVAL_CKPT": str(run_dir / "retrieval"),
-        }
-        run_recipe(
-            "grpo.sh",
-            env,
-            f"trainer.total_training_steps={steps}",
-            f"trainer.save_freq={steps}",
-            f"data.train_batch_size={batch}",
-            f"actor_rollout_ref.actor.ppo_mini_batch_size={batch}",
-            f"actor_rollout_ref.rollout.n={config.grpo_group_size}",
+        train_grpo(
+            run_dir,
+            run_dir / "sft-model",
+            run_dir / "grpo-ckpt",
+            run_dir / "grpo-model",
+            steps=config.grpo_steps,
+            prompts_per_step=config.grpo_prompts_per_step,
+            group_size=config.grpo_group_size,
         )
-        merge_env = {
-            "CKPT_DIR": str(run_dir / "grpo-ckpt" / f"global_step_{steps}" / "actor"),
-            "MODEL_PATH": str(run_dir / "tiny-llm-motion"),
-            "TARGET_DIR": str(run_dir / "grpo-model"),
-        }
-        run_recipe("merge.sh", merge_env)
         return f"GRPO model (merged HF folder) in {run_dir / 'grpo-model'}"
 
     def generate_with(model: str) -> Callable[[Path], str]:
         def generate(run_dir: Path) -> str:
-            from motion_r1_verl.generate import GenerateConfig, generate_motions, split_captions, write_results
-            from motion_r1_verl.motion.humanml3d import save_npy_atomic
-            from motion_r1_verl.quickstart_report import motionless_clip
-
-            ids, captions = split_captions(data_dir(run_dir), "test")
             gen_dir = run_dir / "generated" / model
-            results = generate_motions(
-                run_dir / f"{model}-model", captions, n=1, ids=ids, config=GenerateConfig(seed=config.seed)
-            )
-            write_results(results, gen_dir, video=None, bvh=False)
-            failed = [r for r in results if not r.valid]
-            for result in failed:
-                save_npy_atomic(gen_dir / f"{result.name}.npy", motionless_clip(data_dir(run_dir)))
-            return f"{len(results) - len(failed)}/{len(results)} well-formed test generations in {gen_dir}"
+            ok, total = generate_split(run_dir / f"{model}-model", data_dir(run_dir), "test", gen_dir, config.seed)
+            return f"{ok}/{total} well-formed test generations in {gen_dir}"
 
         return generate
 
     def evaluate_with(model: str, label: str) -> Callable[[Path], str]:
         def evaluate(run_dir: Path) -> str:
             out = run_dir / "eval" / f"{model}.json"
-            gen_dir = run_dir / "generated" / model
-            motion_r1(
-                "eval", "--data", data_dir(run_dir), "--split", "test", "--motions", gen_dir,
-                "--ckpt", run_dir / "evaluator", "--label", label, "--json", out,
-            )  # fmt: skip
+            evaluate_split(run_dir, "test", run_dir / "generated" / model, label, out)
             return f"{label} row (held-out evaluator, test split) in {out}"
 
         return evaluate
