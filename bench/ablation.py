@@ -19,7 +19,8 @@ seeds of each seed's metric, with a 95% Student-t interval over seeds.
 Resumable: every unit (a training run, a generation, an evaluation) leaves a marker in ``OUT/.stages``
 and is skipped on the next call. Units run seed by seed, so a stopped run still has whole replications.
 
-Run (after ``make quickstart``; about 12 minutes per seed on 2 idle cores at the default budget)::
+Run (after ``make quickstart``; on 2 idle cores about 20 minutes per seed, three GRPO runs of 5 minutes
+and ten generations + evaluations, plus 4 minutes once for the no-CoT SFT)::
 
     .venv/bin/python bench/ablation.py --run runs/quickstart --out runs/ablation --seeds 3
 
@@ -249,38 +250,41 @@ def _cell(values: Sequence[float]) -> str:
     return f"{mean:.3f}" if math.isnan(half) else f"{mean:.3f}±{half:.3f}"
 
 
+# (a, b): "is a better than b?", the steps of the paper's ordering no-CoT < CoT-only < single rewards < both.
+ORDERING_CHECKS = (
+    ("cot-sft", "nocot-sft"),
+    ("grpo-semantic", "cot-sft"),
+    ("grpo-motion", "cot-sft"),
+    ("grpo-both", "grpo-semantic"),
+    ("grpo-both", "grpo-motion"),
+)
+
+
 def ordering_lines(results: dict, split: str, metric: str = "R@1") -> list[str]:
-    """Whether the paper's ordering CoT-only < single rewards < both holds on ``metric``, by mean and by CI."""
+    """Each step of the paper's ordering on ``metric``: the seed-paired difference a - b (signed so that
+    > 0 means a is better), mean ± 95% t-interval, and whether that interval excludes 0.
+
+    Paired by seed because both sides of a pair share the seed's evaluation draws, so the draw-to-draw
+    noise they share cancels.
+    """
     rows = results["variants"]
-    means = {}
-    for name in ("cot-sft", "grpo-semantic", "grpo-motion", "grpo-both"):
-        values = [s[metric] for s in rows[name]["splits"].get(split, [])]
-        if not values:
-            return []
-        means[name] = t_interval(values)
-    sign = 1 if HIGHER_IS_BETTER[metric] else -1
-
-    def better(a: str, b: str) -> bool:
-        return sign * (means[a][0] - means[b][0]) > 0
-
-    def separated(a: str, b: str) -> bool:
-        """a's whole interval lies on the better side of b's."""
-        (mean_a, half_a), (mean_b, half_b) = means[a], means[b]
-        if sign > 0:
-            return mean_a - half_a > mean_b + half_b
-        return mean_a + half_a < mean_b - half_b
-
-    checks = [
-        ("grpo-semantic", "cot-sft"),
-        ("grpo-motion", "cot-sft"),
-        ("grpo-both", "grpo-semantic"),
-        ("grpo-both", "grpo-motion"),
-    ]
+    sign = 1.0 if HIGHER_IS_BETTER[metric] else -1.0
     lines = []
-    for a, b in checks:
-        verdict = "yes" if better(a, b) else "no"
-        ci = "intervals separate" if separated(a, b) else "intervals overlap"
-        lines.append(f"- {split}, {metric}: {rows[a]['label']} better than {rows[b]['label']}? {verdict} ({ci})")
+    for a, b in ORDERING_CHECKS:
+        value_a = {row["seed"]: row[metric] for row in rows[a]["splits"].get(split, [])}
+        value_b = {row["seed"]: row[metric] for row in rows[b]["splits"].get(split, [])}
+        seeds = sorted(value_a.keys() & value_b.keys())
+        if len(seeds) < 2:
+            continue
+        mean, half = t_interval([sign * (value_a[seed] - value_b[seed]) for seed in seeds])
+        if mean - half > 0:
+            verdict = "better (interval above 0)"
+        elif mean + half < 0:
+            verdict = "WORSE (interval below 0)"
+        else:
+            verdict = "not resolved (interval spans 0)"
+        label_a, label_b = rows[a]["label"], rows[b]["label"]
+        lines.append(f"- {split}, {metric}: {label_a} vs {label_b}: {mean:+.3f}±{half:.3f} -> {verdict}")
     return lines
 
 
@@ -304,7 +308,11 @@ def tables(results: dict) -> str:
             cells = [_cell([r[m] for r in rows]) for m in (*METRICS, "motion_sim", "well_formed")]
             lines.append(f"| {variant['label']} | " + " | ".join(cells) + f" | {len(rows)} |")
         lines.append("")
-    lines += ["Paper's ordering (CoT-only < single rewards < both), checked on R@1 and FID:", ""]
+    lines += [
+        "The paper's ordering (no-CoT < CoT-only < single rewards < both), step by step: seed-paired "
+        "difference (> 0: the first is better), mean ± 95% t-interval:",
+        "",
+    ]
     for split in SPLITS:
         lines += ordering_lines(results, split, "R@1") + ordering_lines(results, split, "FID")
     lines += ["", f"Mean ± 95% t-interval over {seeds} seeds (per seed: the evaluator's mean over 20 draws)."]

@@ -75,22 +75,30 @@ def _results(r1_by_variant):
     return {"real": {}, "variants": variants}
 
 
-def test_ordering_verdicts_follow_means_and_intervals():
+def test_ordering_verdicts_use_seed_paired_differences():
     results = _results(
         {
+            "nocot-sft": [0.10, 0.11],  # the same as CoT-only
             "cot-sft": [0.10, 0.11],
-            "grpo-semantic": [0.30, 0.31],  # clearly better than CoT-only
-            "grpo-motion": [0.09, 0.13],  # better by mean, intervals overlap
-            "grpo-both": [0.20, 0.21],  # worse than semantic alone
+            "grpo-semantic": [0.30, 0.31],  # better on every seed
+            "grpo-motion": [0.09, 0.13],  # better on one seed, worse on the other
+            "grpo-both": [0.20, 0.21],  # worse than semantic alone on every seed
         }
     )
     lines = ordering_lines(results, "test", "R@1")
-    assert "+ semantic reward better than CoT-SFT only? yes (intervals separate)" in lines[0]
-    assert "+ motion reward better than CoT-SFT only? yes (intervals overlap)" in lines[1]
-    assert "+ both rewards better than + semantic reward? no" in lines[2]
+    assert len(lines) == 5
+    assert "CoT-SFT only vs No-CoT SFT: +0.000±0.000 -> not resolved" in lines[0]
+    assert "+ semantic reward vs CoT-SFT only: +0.200±0.000 -> better (interval above 0)" in lines[1]
+    assert "+ motion reward vs CoT-SFT only: +0.005±" in lines[2] and "not resolved" in lines[2]
+    assert "+ both rewards vs + semantic reward: -0.100±0.000 -> WORSE" in lines[3]
     # FID is lower-is-better: the same runs (FID = 1 - R@1) get the same verdicts.
     fid = ordering_lines(results, "test", "FID")
-    assert [line.split("?")[1] for line in fid] == [line.split("?")[1] for line in lines]
+    assert [line.split("->")[1] for line in fid] == [line.split("->")[1] for line in lines]
+
+
+def test_ordering_needs_two_shared_seeds():
+    results = _results({"grpo-both": [0.2]})
+    assert not any("+ both rewards vs" in line for line in ordering_lines(results, "test", "R@1"))
 
 
 def test_tables_have_a_row_per_variant_and_split():
