@@ -13,7 +13,7 @@ Every model generates one motion per caption of the ``test`` split and of ``test
 of action pairs never seen in training) and is judged by the held-out evaluator (another seed and size
 than the reward encoder, so no reward is judged by the model it optimises). Replications: seed s sets
 the GRPO data order and rollout sampling seeds and the generation seed; the SFT rows replicate sampling
-only (one SFT checkpoint each, as the issue fixes "the same SFT checkpoint"). A cell is the mean over
+only (one SFT checkpoint each; every GRPO run starts from the same CoT-SFT one). A cell is the mean over
 seeds of each seed's metric, with a 95% Student-t interval over seeds.
 
 Resumable: every unit (a training run, a generation, an evaluation) leaves a marker in ``OUT/.stages``
