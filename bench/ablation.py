@@ -214,6 +214,17 @@ def t_interval(values: Sequence[float]) -> tuple[float, float]:
     return float(array.mean()), float(half)
 
 
+def reward_trend(metrics_jsonl: Path, window: int = 5) -> tuple[float, float] | None:
+    """Mean GRPO training reward (verl's ``critic/score/mean``) over the first and the last ``window`` steps."""
+    if not metrics_jsonl.exists():
+        return None
+    scores = [json.loads(line)["data"].get("critic/score/mean") for line in metrics_jsonl.read_text().splitlines()]
+    scores = [s for s in scores if s is not None]
+    if len(scores) < 2 * window:
+        return None
+    return float(np.mean(scores[:window])), float(np.mean(scores[-window:]))
+
+
 def collect(config: AblationConfig) -> dict:
     """Every per-seed metric of every variant and split that has been evaluated."""
     run = config.run
@@ -239,7 +250,13 @@ def collect(config: AblationConfig) -> dict:
                 row["well_formed"] = summary["valid_samples"] / summary["samples"]
                 seeds.append({"seed": seed, **row})
             per_split[split] = seeds
-        results["variants"][variant.name] = {"label": variant.label, "splits": per_split}
+        trends = []
+        if variant.reward_weights is not None:
+            for seed in range(config.seeds):
+                trend = reward_trend(config.out / "grpo" / f"{variant.name}-s{seed}" / "ckpt" / "metrics.jsonl")
+                if trend is not None:
+                    trends.append({"seed": seed, "first": trend[0], "last": trend[1]})
+        results["variants"][variant.name] = {"label": variant.label, "splits": per_split, "reward_trend": trends}
     return results
 
 
@@ -315,6 +332,20 @@ def tables(results: dict) -> str:
     ]
     for split in SPLITS:
         lines += ordering_lines(results, split, "R@1") + ordering_lines(results, split, "FID")
+    trend_rows = [(v["label"], v["reward_trend"]) for v in results["variants"].values() if v.get("reward_trend")]
+    if trend_rows:
+        lines += [
+            "",
+            "GRPO training reward (its own reward, mean of verl's critic/score/mean over the first and the last "
+            "5 steps; seed-paired change, mean ± 95% t-interval):",
+            "",
+            "| Method | first 5 steps | last 5 steps | change |",
+            "|---|---|---|---|",
+        ]
+        for label, trend in trend_rows:
+            first, last = [t["first"] for t in trend], [t["last"] for t in trend]
+            change = _cell([b - a for a, b in zip(first, last, strict=True)])
+            lines.append(f"| {label} | {_cell(first)} | {_cell(last)} | {change} |")
     lines += ["", f"Mean ± 95% t-interval over {seeds} seeds (per seed: the evaluator's mean over 20 draws)."]
     return "\n".join(lines) + "\n"
 

@@ -1,5 +1,6 @@
 """bench/ablation.py without training: its stage plan, its statistics and its verdicts on the paper's ordering."""
 
+import json
 import math
 
 import pytest
@@ -12,6 +13,7 @@ from bench.ablation import (
     build_stages,
     main,
     ordering_lines,
+    reward_trend,
     t_interval,
     tables,
 )
@@ -106,3 +108,13 @@ def test_tables_have_a_row_per_variant_and_split():
     for variant in VARIANTS:
         assert text.count(f"| {variant.label} |") == len(SPLITS)
     assert "0.100±0.000" in text and "| 2 |" in text
+
+
+def test_reward_trend_reads_verl_file_logger_lines(tmp_path):
+    path = tmp_path / "metrics.jsonl"
+    lines = [{"step": i + 1, "data": {"critic/score/mean": float(i), "actor/lr": 1e-4}} for i in range(12)]
+    lines.insert(3, {"step": 0, "data": {"val/score": 1.0}})  # a line without the training reward
+    path.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
+    assert reward_trend(path) == (2.0, 9.0)  # mean of 0..4 and of 7..11
+    assert reward_trend(path, window=7) is None  # too few steps for two windows
+    assert reward_trend(tmp_path / "missing.jsonl") is None
