@@ -102,12 +102,17 @@ def trained_steps(ckpt_dir: Path) -> int | None:
     return int(latest.read_text().strip()) if latest.exists() else None
 
 
+def grpo_dir(config: AblationConfig, variant: Variant, seed: int) -> Path:
+    """A GRPO run's folder: ``ckpt/`` (verl's checkpoints and metrics.jsonl) and ``model/`` (merged)."""
+    return config.out / "grpo" / f"{variant.name}-s{seed}"
+
+
 def model_dir(config: AblationConfig, variant: Variant, seed: int) -> Path:
     if variant.name == "cot-sft":
         return config.run / "sft-model"
     if variant.name == "nocot-sft":
         return config.out / "nocot-sft-model"
-    return config.out / "grpo" / f"{variant.name}-s{seed}" / "model"
+    return grpo_dir(config, variant, seed) / "model"
 
 
 def gen_dir(config: AblationConfig, variant: Variant, seed: int, split: str) -> Path:
@@ -148,7 +153,7 @@ def build_stages(config: AblationConfig) -> list[Stage]:
                 f"actor_rollout_ref.rollout.seed={seed}",
                 f"trainer.experiment_name=ablation_{variant.name}_s{seed}",
             )
-            run_dir = out / "grpo" / f"{variant.name}-s{seed}"
+            run_dir = grpo_dir(config, variant, seed)
             train_grpo(
                 run,
                 run / "sft-model",
@@ -253,7 +258,7 @@ def collect(config: AblationConfig) -> dict:
         trends = []
         if variant.reward_weights is not None:
             for seed in range(config.seeds):
-                trend = reward_trend(config.out / "grpo" / f"{variant.name}-s{seed}" / "ckpt" / "metrics.jsonl")
+                trend = reward_trend(grpo_dir(config, variant, seed) / "ckpt" / "metrics.jsonl")
                 if trend is not None:
                     trends.append({"seed": seed, "first": trend[0], "last": trend[1]})
         results["variants"][variant.name] = {"label": variant.label, "splits": per_split, "reward_trend": trends}
