@@ -316,7 +316,7 @@ def tables(results: dict) -> str:
     for split in SPLITS:
         title = "test" if split == "test" else "test_heldout (held-out action compositions)"
         lines += [
-            f"#### {title}",
+            f"### {title}",
             "",
             "| Method | R@1 ↑ | R@2 ↑ | R@3 ↑ | FID ↓ | MM-Dist ↓ | Diversity → | Motion sim. ↑ | Well-formed "
             "| Seeds |",
