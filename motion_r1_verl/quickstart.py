@@ -153,8 +153,10 @@ def generate_split(model_dir: Path, data: Path, split: str, gen_dir: Path, seed:
     results = generate_motions(model_dir, captions, n=1, ids=ids, config=GenerateConfig(seed=seed))
     write_results(results, gen_dir, video=None, bvh=False)
     failed = [r for r in results if not r.valid]
-    for result in failed:
-        save_npy_atomic(gen_dir / f"{result.name}.npy", motionless_clip(data))
+    if failed:
+        stand_in = motionless_clip(data)
+        for result in failed:
+            save_npy_atomic(gen_dir / f"{result.name}.npy", stand_in)
     return len(results) - len(failed), len(results)
 
 
