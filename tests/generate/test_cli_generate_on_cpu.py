@@ -4,7 +4,7 @@ written, exit 0), the random model (malformed attempts reported, exit 1), batch 
 import json
 import shutil
 
-from conftest import CAPTION, PLAN, THINK
+from conftest import CAPTION, PLAN, SPLIT_CAPTIONS, THINK
 
 from motion_r1_verl.cli.generate import caption_ids, read_prompts
 from motion_r1_verl.cli.main import main
@@ -45,19 +45,19 @@ def test_random_model_reports_and_fails(tiny_model, tmp_path, capsys):
     assert summary["valid_samples"] == 0 and len(summary["captions_without_valid_motion"]) == 2
 
 
-def test_split_mode_writes_an_eval_gen_dir(fitted_model, tiny_synth, tmp_path, capsys):
+def test_split_mode_writes_an_eval_gen_dir(split_fitted_model, tiny_synth, tmp_path, capsys):
     """--data/--split: one sample per clip named by clip id, with the caption used, readable by the eval.
     --batch-size 1 makes chunks of 4 captions, so the 5 clips are generated and written in two chunks."""
     out = tmp_path / "gen"
-    args = ["generate", "--data", str(tiny_synth), "--split", "test", "--model", str(fitted_model)]
+    args = ["generate", "--data", str(tiny_synth), "--split", "test", "--model", str(split_fitted_model)]
     flags = ["--temperature", "0", "--out", str(out), "--video", "none", "--no-bvh", "--quiet", "--batch-size", "1"]
-    flags += ["--limit", "5"]
+    flags += ["--limit", str(SPLIT_CAPTIONS)]
     code = main([*args, *flags])
     capsys.readouterr()
     clips, _ = load_split(tiny_synth, "test")
-    clips = clips[:5]
-    assert len(clips) == 5
-    assert code == 0  # the overfitted model answers every caption with its one well-formed response
+    clips = clips[:SPLIT_CAPTIONS]
+    assert len(clips) == SPLIT_CAPTIONS
+    assert code == 0  # the model was overfitted on exactly these captions: every response is well-formed
     generated = load_generated(out, [c.id for c in clips])
     assert generated.captions == {c.id: c.captions[0].text for c in clips}
     assert all(len(generated.samples[c.id]) == 1 for c in clips)
