@@ -9,11 +9,16 @@ Caption tokens are HumanML3D's ``word/POS`` strings. As in the official ``WordVe
 the "VIP" lists (directions, body parts, objects, actions, manners) gets that list's POS slot, an unknown word
 becomes ``unk`` with POS ``OTHER``, and a caption becomes ``sos`` + at most 20 tokens + ``eos``, padded with
 ``unk`` to 22.
+
+A judge trained on our own data (:mod:`motion_r1_verl.retrieval.guo_train`) has its own word vectors, saved
+without pickle: ``word_vectors.npy`` (N, d) + ``word_vectors.json`` (the N words in row order), see
+:meth:`WordVectors.save` / :meth:`WordVectors.load_saved`.
 """
 
 from __future__ import annotations
 
 import io
+import json
 import pickle
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,7 +63,10 @@ VIP_LISTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Desc_VIP", _DESC),
 )
 MAX_TEXT_LEN = 20  # tokens kept from a caption (before sos/eos)
-WORD_DIM = 300
+WORD_DIM = 300  # the official GloVe vectors' size
+SPECIAL_WORDS = ("sos", "eos", "unk")
+SAVED_VECTORS = "word_vectors.npy"
+SAVED_WORDS = "word_vectors.json"
 
 
 class PlainDataUnpickler(pickle.Unpickler):
@@ -78,19 +86,23 @@ def load_plain_pickle(path: Path) -> object:
 
 @dataclass
 class WordVectors:
-    """GloVe rows per word, and the official token -> (vector, POS one-hot) mapping."""
+    """Word vector rows per word (GloVe or our own), and the official token -> (vector, POS one-hot) mapping."""
 
-    vectors: np.ndarray  # (N, 300) float32
+    vectors: np.ndarray  # (N, d) float32; d = 300 for GloVe
     word_to_row: dict[str, int]
 
     def __post_init__(self) -> None:
-        for special in ("sos", "eos", "unk"):
+        for special in SPECIAL_WORDS:
             if special not in self.word_to_row:
                 raise UserError(f"word list has no {special!r} entry (the evaluator needs sos/eos/unk)")
-        if self.vectors.ndim != 2 or self.vectors.shape[1] != WORD_DIM:
-            raise UserError(f"word vectors must be (N, {WORD_DIM}), got {self.vectors.shape}")
-        if max(self.word_to_row.values()) >= len(self.vectors):
-            raise UserError(f"word index points past the {len(self.vectors)} vectors")
+        if self.vectors.ndim != 2 or self.vectors.shape[1] < 1:
+            raise UserError(f"word vectors must be (N, d), got {self.vectors.shape}")
+        if max(self.word_to_row.values()) >= len(self.vectors) or min(self.word_to_row.values()) < 0:
+            raise UserError(f"word index points outside the {len(self.vectors)} vectors")
+
+    @property
+    def dim(self) -> int:
+        return int(self.vectors.shape[1])
 
     @classmethod
     def load(cls, directory: str | Path, prefix: str = "our_vab") -> WordVectors:
@@ -109,7 +121,44 @@ class WordVectors:
         unknown = [w for w in words if w not in index]
         if unknown:
             raise UserError(f"{paths['words.pkl']}: {len(unknown)} words have no index, e.g. {unknown[:3]}")
+        if vectors.ndim != 2 or vectors.shape[1] != WORD_DIM:
+            raise UserError(f"{paths['data.npy']}: GloVe vectors must be (N, {WORD_DIM}), got {vectors.shape}")
         return cls(vectors, {w: index[w] for w in words})
+
+    def save(self, directory: str | Path) -> None:
+        """``word_vectors.npy`` (N, d) float32 + ``word_vectors.json`` (the words in row order) into ``directory``.
+
+        One row per word (rows of a GloVe table that no word points to are left out).
+        """
+        directory = Path(directory)
+        by_row = sorted(self.word_to_row.items(), key=lambda kv: kv[1])
+        rows = np.array([r for _, r in by_row])
+        np.save(directory / SAVED_VECTORS, self.vectors[rows].astype(np.float32), allow_pickle=False)
+        (directory / SAVED_WORDS).write_text(json.dumps({"words": [w for w, _ in by_row]}, indent=0))
+
+    @classmethod
+    def load_saved(cls, directory: str | Path) -> WordVectors:
+        """Read what :meth:`save` wrote (``np.load(allow_pickle=False)`` and JSON only)."""
+        directory = Path(directory)
+        vec_path, words_path = directory / SAVED_VECTORS, directory / SAVED_WORDS
+        absent = [str(p) for p in (vec_path, words_path) if not p.is_file()]
+        if absent:
+            raise UserError(f"word vectors missing: {', '.join(absent)}")
+        try:
+            vectors = np.load(vec_path, allow_pickle=False)
+        except ValueError as err:
+            raise UserError(f"{vec_path}: not a plain .npy array ({err})") from err
+        try:
+            words = json.loads(words_path.read_text(encoding="utf-8"))["words"]
+        except (json.JSONDecodeError, KeyError, TypeError, UnicodeDecodeError) as err:
+            raise UserError(f"{words_path}: expected {{'words': [...]}} ({err})") from err
+        if not isinstance(words, list) or not all(isinstance(w, str) for w in words) or len(set(words)) != len(words):
+            raise UserError(f"{words_path}: 'words' must be a list of distinct strings")
+        if vectors.ndim != 2 or len(vectors) != len(words) or not np.issubdtype(vectors.dtype, np.floating):
+            raise UserError(f"{vec_path}: {vectors.shape} {vectors.dtype} array does not fit {len(words)} words")
+        if not np.isfinite(vectors).all():
+            raise UserError(f"{vec_path}: contains NaN or inf")
+        return cls(vectors.astype(np.float32), {w: i for i, w in enumerate(words)})
 
     def pos_onehot(self, pos: str) -> np.ndarray:
         vec = np.zeros(len(POS_ENUMERATOR), np.float32)
@@ -117,7 +166,7 @@ class WordVectors:
         return vec
 
     def token(self, token: str) -> tuple[np.ndarray, np.ndarray]:
-        """``"word/POS"`` -> (300-d vector, 15-d POS one-hot), as the official WordVectorizer."""
+        """``"word/POS"`` -> (d-dim vector, 15-d POS one-hot), as the official WordVectorizer."""
         word, _, pos = token.partition("/")
         if word not in self.word_to_row:
             return self.vectors[self.word_to_row["unk"]], self.pos_onehot("OTHER")
@@ -125,7 +174,7 @@ class WordVectors:
         return self.vectors[self.word_to_row[word]], self.pos_onehot(vip or pos)
 
     def caption(self, tokens: tuple[str, ...] | list[str]) -> tuple[np.ndarray, np.ndarray, int]:
-        """Tokens -> word vectors (22, 300), POS one-hots (22, 15) and the real length (sos/eos included)."""
+        """Tokens -> word vectors (22, d), POS one-hots (22, 15) and the real length (sos/eos included)."""
         kept = list(tokens)[:MAX_TEXT_LEN]
         seq = ["sos/OTHER", *kept, "eos/OTHER"]
         length = len(seq)
