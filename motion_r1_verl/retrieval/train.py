@@ -91,7 +91,8 @@ def retrieval_scores(model: TextMotionModel, split: Split, text_emb: np.ndarray,
     return {"R@1": float(r[0]), "R@2": float(r[1]), "R@3": float(r[2]), "MM-Dist": mm, "batch": batch}
 
 
-def _lr_factor(step: int, total: int, warmup: int) -> float:
+def lr_factor(step: int, total: int, warmup: int) -> float:
+    """Multiplier of the peak lr: linear warm-up over ``warmup`` steps, then cosine decay to 0.1 at ``total``."""
     if step < warmup:
         return (step + 1) / warmup
     progress = (step - warmup) / max(1, total - warmup)
@@ -202,7 +203,7 @@ def train_retrieval(
             cap = [train.caption_ids[i][int(rng.integers(len(train.caption_ids[i])))] for i in idx]
             x, lens = pad_features(feats, model_config.feature_dim)
             for group in optimizer.param_groups:
-                group["lr"] = tc.lr * _lr_factor(step, total_steps, warmup)
+                group["lr"] = tc.lr * lr_factor(step, total_steps, warmup)
             frozen = text_emb_t[torch.as_tensor(cap, device=dev)]
             z_m = model.motion_latent(torch.from_numpy(x).to(dev), torch.from_numpy(lens).to(dev))
             z_t = model.text_latent(frozen)
