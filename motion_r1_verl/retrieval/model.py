@@ -37,6 +37,7 @@ from motion_r1_verl.retrieval.text_encoder import FrozenTextEncoder, get_text_en
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
+MODEL_TYPE = "motion_r1_text_motion"  # config.json's model_type
 TEXT_CACHE_NAME = "text_cache.npz"  # frozen caption embeddings a training run saved (optional)
 STD_FLOOR = 1e-4  # features that never vary on train (std 0) are divided by this, not by 0
 ENCODE_BATCH = 256
@@ -236,7 +237,7 @@ class TextMotionModel(nn.Module):
 
     def write_files(self, folder: Path, extra_config: dict | None = None) -> None:
         """config.json, model.safetensors and the normaliser copies into an existing folder."""
-        config = {"model_type": "motion_r1_text_motion", "model": self.config.to_dict(), **(extra_config or {})}
+        config = {"model_type": MODEL_TYPE, "model": self.config.to_dict(), **(extra_config or {})}
         (folder / CONFIG_NAME).write_text(json.dumps(config, indent=2))
         state = {k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()}
         save_file(state, str(folder / WEIGHTS_NAME), metadata={"format": "pt"})
@@ -250,8 +251,13 @@ class TextMotionModel(nn.Module):
             raise UserError(f"{path} is not a text-motion checkpoint (needs {CONFIG_NAME} and {WEIGHTS_NAME})")
         try:
             config = json.loads((path / CONFIG_NAME).read_text())
+            if config.get("model_type", MODEL_TYPE) != MODEL_TYPE:
+                raise ValueError(
+                    f"model_type is {config['model_type']!r}, expected {MODEL_TYPE!r}; "
+                    "a Guo-architecture judge goes with --evaluator guo"
+                )
             cfg = TextMotionConfig.from_dict(config["model"])
-        except (json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
+        except (json.JSONDecodeError, AttributeError, KeyError, TypeError, ValueError) as err:
             raise UserError(f"{path / CONFIG_NAME}: not a valid text-motion config ({err})") from err
         model = cls(cfg)
         state = load_file(str(path / WEIGHTS_NAME))
