@@ -14,6 +14,7 @@ Per response (``solution_str``) it returns a dict that verl logs key by key::
      "format": 1.0|0.0,       # exactly <think>..</think><output>..</output><Motion>..</Motion>, allowed length
      "motion": [0, 1],        # (1 + cos)/2 of motion-encoder embeddings: generated vs ground-truth motion
      "semantic": [0, 1],      # (1 + cos)/2: generated motion embedding vs the caption's text embedding
+                              # (both 0 when the format fails: format_gate, the default)
      "parse_ok": bool,        # a well-formed motion span was found (motion/semantic need only this)
      "motion_len": int,       # number of motion codes in the span (one code = 4 frames)
      "reason": str}           # "ok" or the first problem, one of REASONS (counted: reason_counts())
@@ -96,6 +97,9 @@ class RewardConfig:
         w_format, w_motion, w_semantic: weights of the components in ``score`` (>= 0).
         with_output: require the ``<output>plan</output>`` block (Motion-R1 as trained here); False is the
             paper's ``<think>..</think><Motion>..</Motion>`` variant.
+        format_gate: pay the similarities only when the format holds (default). Without the gate a
+            malformed response still earns similarity for any motion span in it, and once the format is
+            learnt the group-normalised advantage is the same either way.
         min_codes, max_codes: allowed motion span length in codes (default 10..49 = 40..196 frames).
         scorer: ``local`` (models in this process; CPU runs and tests) or ``ray`` (one named actor per job).
         max_batch, wait_ms: dynamic batching of the scorer.
@@ -110,6 +114,7 @@ class RewardConfig:
     w_motion: float = 1.0
     w_semantic: float = 1.0
     with_output: bool = True
+    format_gate: bool = True
     min_codes: int = DEFAULT_MIN_CODES
     max_codes: int = DEFAULT_MAX_CODES
     scorer: str = "local"
@@ -311,8 +316,9 @@ def _prepare(solution_str, ground_truth, extra_info, reward_kwargs):
 
 def _finish(cfg: RewardConfig, parsed: ParsedResponse, result, reason: str) -> dict:
     fmt = 1.0 if parsed.format_ok else 0.0
-    motion = float(result.motion) if result.motion is not None else 0.0
-    semantic = float(result.semantic) if result.semantic is not None else 0.0
+    paid = fmt if cfg.format_gate else 1.0
+    motion = paid * float(result.motion) if result.motion is not None else 0.0
+    semantic = paid * float(result.semantic) if result.semantic is not None else 0.0
     return _result(combine(fmt, motion, semantic, cfg), fmt, motion, semantic, parsed, reason)
 
 

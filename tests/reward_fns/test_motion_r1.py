@@ -56,10 +56,14 @@ def test_components_match_the_standalone_functions_and_weights_apply(reward_kwar
     assert out["motion"] < 1.0 - 1e-5  # other codes than the ground truth: not the same motion
 
 
-def test_bad_format_but_parsable_span_still_gets_motion_rewards(reward_kwargs):
-    out = compute_score("motion_r1", "sure! " + response(GT["codes"]), GT, CAPTION, **reward_kwargs)
+def test_bad_format_earns_no_similarity_behind_the_gate(reward_kwargs):
+    """The ground-truth motion itself behind a broken template: 0 by default, paid without the gate."""
+    text = "sure! " + response(GT["codes"])
+    out = compute_score("motion_r1", text, GT, CAPTION, **reward_kwargs)
     assert out["format"] == 0.0 and out["parse_ok"] and out["reason"] == "missing <think> at the start"
-    assert out["motion"] > 0.99 and out["score"] == pytest.approx(out["motion"] + out["semantic"])
+    assert out["motion"] == 0.0 and out["semantic"] == 0.0 and out["score"] == 0.0
+    ungated = compute_score("motion_r1", text, GT, CAPTION, **reward_kwargs, format_gate=False)
+    assert ungated["motion"] > 0.99 and ungated["score"] == pytest.approx(ungated["motion"] + ungated["semantic"])
 
 
 def test_paper_variant_without_output_block(reward_kwargs):
