@@ -101,25 +101,38 @@ class TinyLLMConfig:
             )
 
 
-def collect_texts(data_dir: str | Path | None) -> list[str]:
-    """Captions (``texts/*.txt``) and CoT text (``cot.jsonl`` think/plan) of a dataset folder."""
+def collect_texts(data_dir: str | Path | None, cot: str | Path | None = None) -> list[str]:
+    """Captions (``<data>/texts/*.txt``) and CoT text (think/plan of ``cot``, else of ``<data>/cot.jsonl``).
+
+    The system prompt precedes every caption in every SFT and RL row, so it is counted once per caption:
+    BPE merges follow word frequencies, and a prompt seen once would stay split into small pieces.
+    """
     texts: list[str] = []
-    if data_dir is None:
-        return texts
-    root = Path(data_dir)
-    if not root.is_dir():
-        raise UserError(f"--data {root} is not a folder")
-    for path in sorted((root / "texts").glob("*.txt")):
-        for line in path.read_text(encoding="utf-8").splitlines():
-            caption = line.split("#", 1)[0].strip()
-            if caption:
-                texts.append(caption)
-    cot = root / "cot.jsonl"
-    if cot.is_file():
-        for line in cot.read_text(encoding="utf-8").splitlines():
-            if line.strip():
+    if data_dir is not None:
+        root = Path(data_dir)
+        if not root.is_dir():
+            raise UserError(f"--data {root} is not a folder")
+        for path in sorted((root / "texts").glob("*.txt")):
+            for line in path.read_text(encoding="utf-8").splitlines():
+                caption = line.split("#", 1)[0].strip()
+                if caption:
+                    texts.extend((caption, SYSTEM_PROMPT))
+        if cot is None and (root / "cot.jsonl").is_file():
+            cot = root / "cot.jsonl"
+    if cot is not None:
+        path = Path(cot)
+        if not path.is_file():
+            raise UserError(f"--cot {path} not found (a cot.jsonl from `motion-r1 cot build`)")
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
                 row = json.loads(line)
-                texts.extend(str(row[k]) for k in ("caption", "think", "plan") if row.get(k))
+            except json.JSONDecodeError as err:
+                raise UserError(f"{path}:{number}: not a JSON line ({err.msg})") from err
+            if not isinstance(row, dict):
+                raise UserError(f"{path}:{number}: expected a JSON object, got {type(row).__name__}")
+            texts.extend(str(row[k]) for k in ("think", "plan") if row.get(k))
     return texts
 
 

@@ -6,12 +6,12 @@ it, so a model that follows the prompt produces text the reward parser accepts.
 
 from motion_r1_verl.response_format import MOTION_END, MOTION_START, OUTPUT_END, OUTPUT_START, THINK_END, THINK_START
 
+# Short on purpose: it precedes every caption of every SFT row and every rollout, so each word costs
+# compute in every training step (88 tokens were a third of a tiny model's SFT row).
 SYSTEM_PROMPT = (
-    "You are a motion generation assistant. Given a description of a human motion, first reason about "
-    f"it step by step inside {THINK_START} {THINK_END}: break it into simple sub-actions with body parts, "
-    f"directions, counts and order. Then write the numbered plan of sub-actions inside {OUTPUT_START} "
-    f"{OUTPUT_END}. Finally output the motion as discrete motion tokens inside {MOTION_START} {MOTION_END}, "
-    f"for example {MOTION_START}<Motion_12><Motion_7>{MOTION_END}. Output nothing after {MOTION_END}."
+    f"Break the described motion into ordered sub-actions inside {THINK_START} {THINK_END}, list them as a "
+    f"numbered plan inside {OUTPUT_START} {OUTPUT_END}, then write the motion as motion tokens inside "
+    f"{MOTION_START} {MOTION_END}."
 )
 
 

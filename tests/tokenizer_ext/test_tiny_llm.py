@@ -5,6 +5,7 @@ import json
 import pytest
 from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
+from motion_r1_verl.datasets.prompts import SYSTEM_PROMPT
 from motion_r1_verl.errors import UserError
 from tokenizer_ext.tiny_llm import TinyLLMConfig, collect_texts, train_tokenizer
 
@@ -43,10 +44,21 @@ def test_collect_texts_reads_captions_and_cot(tmp_path):
     (tmp_path / "texts").mkdir()
     (tmp_path / "texts" / "000001.txt").write_text("a man walks#a/DET man/NOUN#0.0#0.0\nsomeone strolls#x#0.0#0.0\n")
     (tmp_path / "cot.jsonl").write_text(json.dumps({"id": "000001", "caption": "c", "think": "T", "plan": "P"}) + "\n")
-    assert collect_texts(tmp_path) == ["a man walks", "someone strolls", "c", "T", "P"]
+    # The system prompt is counted once per caption: it precedes every caption in every row.
+    assert collect_texts(tmp_path) == ["a man walks", SYSTEM_PROMPT, "someone strolls", SYSTEM_PROMPT, "T", "P"]
     assert collect_texts(None) == []
     with pytest.raises(UserError):
         collect_texts(tmp_path / "missing")
+    # An explicit --cot file (the quickstart writes cot.jsonl next to, not inside, the data folder).
+    other = tmp_path / "elsewhere.jsonl"
+    other.write_text(json.dumps({"think": "T2", "plan": "P2"}) + "\n\n")
+    assert collect_texts(None, other) == ["T2", "P2"]
+    assert collect_texts(tmp_path, other)[-2:] == ["T2", "P2"]
+    with pytest.raises(UserError, match="--cot"):
+        collect_texts(None, tmp_path / "nope.jsonl")
+    other.write_text("{not json\n")
+    with pytest.raises(UserError, match="elsewhere.jsonl:1"):
+        collect_texts(None, other)
 
 
 @pytest.mark.parametrize(
