@@ -82,7 +82,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     build.add_argument("--data", type=Path, required=True, help="HumanML3D-format folder (texts/, plans.jsonl)")
     build.add_argument("--mode", choices=("oracle", "rules", "llm"), default="oracle", help="where chains come from")
     build.add_argument("--out", type=Path, default=None, help="output cot.jsonl (default: <data>/cot.jsonl)")
-    build.add_argument("--split", default=None, help="only ids in <data>/<split>.txt (default: every texts/*.txt)")
+    build.add_argument(
+        "--split", default=None, help="only ids in <data>/<split>.txt, comma-separated for several (default: all)"
+    )
     build.add_argument("--plans", type=Path, default=None, help="plans.jsonl for oracle mode (default: <data>/...)")
     build.add_argument("--limit", type=int, default=None, help="process only the first N (id, caption) items")
     build.add_argument("--concurrency", type=int, default=4, help="simultaneous LLM requests")

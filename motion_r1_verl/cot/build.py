@@ -59,7 +59,8 @@ class BuildConfig:
     data_dir: HumanML3D-format folder (``texts/`` required; ``plans.jsonl`` for oracle mode).
     out_path: the ``cot.jsonl`` to write (``<out>.partial`` is its journal while running).
     mode: "oracle", "rules" or "llm".
-    split: only ids listed in ``<data_dir>/<split>.txt``; None = every ``texts/*.txt``.
+    split: only ids listed in ``<data_dir>/<split>.txt`` (comma-separated for several, e.g. ``train,val``);
+        None = every ``texts/*.txt``.
     plans_path: plans file for oracle mode; None = ``<data_dir>/plans.jsonl``.
     limit: stop after this many (id, caption) items (for trying a prompt on a few captions).
     concurrency: simultaneous LLM requests (llm mode).
@@ -164,7 +165,12 @@ def collect_items(data_dir: Path, split: str | None, skipped: dict[str, str]) ->
     texts = data_dir / "texts"
     if not texts.is_dir():
         raise UserError(f"{data_dir} has no texts/ folder (expected a HumanML3D-format folder)")
-    ids = read_split_ids(data_dir, split) if split else sorted(p.stem for p in texts.glob("*.txt"))
+    if split:
+        # "train,val": the ids of each split file in turn (a clip listed twice is read once).
+        names = [name.strip() for name in split.split(",") if name.strip()]
+        ids = list(dict.fromkeys(clip_id for name in names for clip_id in read_split_ids(data_dir, name)))
+    else:
+        ids = sorted(p.stem for p in texts.glob("*.txt"))
     items: list[Item] = []
     seen: set[tuple[str, str]] = set()
     for clip_id in ids:

@@ -37,18 +37,27 @@ class SplitConfig:
         val_fraction: fraction of CLIPS held out into ``val.parquet`` (0 writes no val file).
         system_prompt: system turn of every row (SFT and RL must use the same one).
         seed: caption sampling and split seed.
+        val_ids: clips held out BY NAME (e.g. the dataset's own val split); replaces ``val_fraction``.
+        val_captions_per_clip: captions per held-out clip (None: as ``captions_per_clip``); 1 gives a small,
+            fixed validation set whose every prompt is a different motion.
     """
 
     captions_per_clip: int | None = None
     val_fraction: float = 0.0
     system_prompt: str = SYSTEM_PROMPT
     seed: int = 0
+    val_ids: frozenset[str] | None = None
+    val_captions_per_clip: int | None = None
 
     def __post_init__(self) -> None:
         if self.captions_per_clip is not None and self.captions_per_clip < 1:
             raise UserError(f"--captions-per-clip must be >= 1 (or omitted for all), got {self.captions_per_clip}")
         if not 0.0 <= self.val_fraction < 1.0:
             raise UserError(f"--val-fraction must be in [0, 1), got {self.val_fraction}")
+        if self.val_ids is not None and self.val_fraction > 0:
+            raise UserError("give either --val-split or --val-fraction, not both")
+        if self.val_captions_per_clip is not None and self.val_captions_per_clip < 1:
+            raise UserError(f"--val-captions-per-clip must be >= 1, got {self.val_captions_per_clip}")
 
 
 def split_by_clip(triplets: Sequence[Triplet], config: SplitConfig) -> dict[str, list[Triplet]]:
@@ -59,16 +68,23 @@ def split_by_clip(triplets: Sequence[Triplet], config: SplitConfig) -> dict[str,
         by_clip[triplet.id].append(triplet)
     clip_ids = sorted(by_clip)
     rng.shuffle(clip_ids)
-    n_val = int(round(len(clip_ids) * config.val_fraction))
-    if config.val_fraction > 0 and n_val == 0 and len(clip_ids) > 1:
-        n_val = 1
-    val_ids = set(clip_ids[:n_val])
+    if config.val_ids is not None:
+        val_ids = set(config.val_ids)
+    else:
+        n_val = int(round(len(clip_ids) * config.val_fraction))
+        if config.val_fraction > 0 and n_val == 0 and len(clip_ids) > 1:
+            n_val = 1
+        val_ids = set(clip_ids[:n_val])
     chosen_by_split: dict[str, list[Triplet]] = {split: [] for split in SPLITS}
     for clip_id in sorted(by_clip):
         chosen = by_clip[clip_id]
-        if config.captions_per_clip is not None and len(chosen) > config.captions_per_clip:
-            chosen = rng.sample(chosen, config.captions_per_clip)
-        chosen_by_split["val" if clip_id in val_ids else "train"].extend(chosen)
+        split = "val" if clip_id in val_ids else "train"
+        keep = config.captions_per_clip
+        if split == "val" and config.val_captions_per_clip is not None:
+            keep = config.val_captions_per_clip
+        if keep is not None and len(chosen) > keep:
+            chosen = rng.sample(chosen, keep)
+        chosen_by_split[split].extend(chosen)
     return chosen_by_split
 
 
@@ -108,5 +124,8 @@ def build_parquet_splits(
     if rows["val"]:
         write_parquet(rows["val"], out_dir / VAL_FILE)
         counts["val"] = len(rows["val"])
+    else:
+        # A val.parquet of an earlier build would overlap this build's train rows.
+        (out_dir / VAL_FILE).unlink(missing_ok=True)
     logger.info("%s dataset %s: %s", kind, out_dir, counts)
     return counts

@@ -106,3 +106,34 @@ def test_build_rl_verb_from_plans(tmp_path, capsys):
     assert "2 triplets" in capsys.readouterr().out
     assert len(pd.read_parquet(tmp_path / "rl" / "train.parquet")) == 2
     assert main(["build-rl", "--plans", str(plans), "--codes", str(codes), "--out", str(tmp_path / "x")]) == 2
+
+
+def test_val_split_by_name_one_caption_per_held_out_clip():
+    config = RLBuildConfig(val_ids=frozenset({"001", "004"}), val_captions_per_clip=1)
+    train, val = split_rows(_triplets(), config)
+    assert sorted(r["extra_info"]["id"] for r in val) == ["001", "004"]  # one prompt per held-out motion
+    assert len(train) == 4 * 3 and not {r["extra_info"]["id"] for r in train} & {"001", "004"}
+    with pytest.raises(UserError, match="not both"):
+        RLBuildConfig(val_ids=frozenset({"001"}), val_fraction=0.2)
+
+
+def test_val_split_verb_and_no_stale_val_file(tmp_path, capsys):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "val.txt").write_text("002\n")
+    cot = tmp_path / "cot.jsonl"
+    cot.write_text("".join(json.dumps({"id": t.id, "caption": t.caption, "think": t.think, "plan": t.plan,
+                                       "status": "ok"}) + "\n" for t in _triplets()))  # fmt: skip
+    codes = tmp_path / "codes.jsonl"
+    codes.write_text("".join(json.dumps({"id": f"{c:03d}", "codes": [1, 2, 3]}) + "\n" for c in range(6)))
+    out = tmp_path / "rl"
+    args = ["build-rl", "--cot", str(cot), "--codes", str(codes), "--out", str(out)]
+    assert main([*args, "--val-split", "val", "--data", str(data), "--val-captions-per-clip", "1"]) == 0
+    val = pd.read_parquet(out / "val.parquet")
+    assert [info["id"] for info in val["extra_info"]] == ["002"]
+    # Rebuilt without a validation split: the old val.parquet would overlap the new train rows.
+    assert main(args) == 0
+    assert not (out / "val.parquet").exists() and len(pd.read_parquet(out / "train.parquet")) == 18
+    capsys.readouterr()
+    assert main([*args, "--val-split", "val"]) == 2
+    assert "--val-split needs --data" in capsys.readouterr().err
