@@ -234,6 +234,22 @@ def extend_model(
     )
 
 
+def stop_at_motion_end(model, motion_end_id: int) -> None:
+    """Add ``</Motion>`` to the model's end-of-generation ids (``generation_config.json``).
+
+    A response is complete at ``</Motion>``; vLLM (verl's rollout) and transformers both read these ids
+    as stop tokens, so a rollout ends there instead of sampling text after the motion span.
+    """
+    generation = model.generation_config
+    eos = generation.eos_token_id
+    ids = [] if eos is None else [int(eos)] if isinstance(eos, int) else [int(i) for i in eos]
+    if not ids and model.config.eos_token_id is not None:
+        ids = [int(model.config.eos_token_id)]
+    if motion_end_id not in ids:
+        ids.append(int(motion_end_id))
+    generation.eos_token_id = ids
+
+
 def extend_vocab(config: ExtendConfig) -> MotionVocab:
     """Load ``config.base``, extend it, check it, and write ``config.out`` atomically."""
     try:
@@ -244,6 +260,7 @@ def extend_vocab(config: ExtendConfig) -> MotionVocab:
     codebook = load_codebook(config.codec, config.codebook_size) if config.init == "codebook" else None
     info = extend_model(model, tokenizer, config, codebook)
     run_checks(tokenizer, config.codebook_size, info.embedding_rows)
+    stop_at_motion_end(model, info.motion_end_id)
 
     out = config.out
     out.parent.mkdir(parents=True, exist_ok=True)
