@@ -56,7 +56,7 @@ def _extend(args: argparse.Namespace) -> int:
 def _tiny(args: argparse.Namespace) -> int:
     from tokenizer_ext.tiny_llm import TinyLLMConfig, collect_texts, make_tiny_llm
 
-    texts = collect_texts(args.data)
+    texts = collect_texts(args.data, args.cot)
     if args.texts:
         path = Path(args.texts)
         if not path.is_file():
@@ -89,9 +89,7 @@ def _build_sft(args: argparse.Namespace) -> int:
     from motion_r1_verl.datasets.sft import SFTBuildConfig, build_sft_dataset
 
     triplets = _triplets(args)
-    config = SFTBuildConfig.for_reasoning(
-        args.reasoning, captions_per_clip=args.captions_per_clip, val_fraction=args.val_fraction, seed=args.seed
-    )
+    config = SFTBuildConfig.for_reasoning(args.reasoning, **_split_fields(args))
     counts = build_sft_dataset(triplets, args.out, config)
     print(f"wrote {args.out}: {json.dumps(counts)}")
     return 0
@@ -101,20 +99,41 @@ def _build_rl(args: argparse.Namespace) -> int:
     from motion_r1_verl.datasets.rl import RLBuildConfig, build_rl_dataset
 
     triplets = _triplets(args)
-    config = RLBuildConfig(args.captions_per_clip, args.val_fraction, seed=args.seed)
+    config = RLBuildConfig(**_split_fields(args))
     counts = build_rl_dataset(triplets, args.out, config)
     print(f"wrote {args.out}: {json.dumps(counts)}")
     return 0
+
+
+def _split_fields(args: argparse.Namespace) -> dict:
+    """The ``SplitConfig`` fields of the builder flags (``--val-split`` reads ``<data>/<split>.txt``)."""
+    from motion_r1_verl.errors import UserError
+    from motion_r1_verl.motion.humanml3d import read_split_ids
+
+    val_ids = None
+    if args.val_split:
+        if not args.data:
+            raise UserError("--val-split needs --data (the dataset folder whose <split>.txt lists the clips)")
+        val_ids = frozenset(read_split_ids(Path(args.data), args.val_split))
+    return {
+        "captions_per_clip": args.captions_per_clip,
+        "val_fraction": args.val_fraction,
+        "seed": args.seed,
+        "val_ids": val_ids,
+        "val_captions_per_clip": args.val_captions_per_clip,
+    }
 
 
 def _add_triplet_source_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--codes", required=True, help="codes.jsonl: {id, codes} per clip (motion-r1 vq encode)")
     p.add_argument("--cot", default=None, help="cot.jsonl: {id, caption, think, plan, status} rows")
     p.add_argument("--plans", default=None, help="plans.jsonl of a synthetic dataset (oracle CoT instead of --cot)")
-    p.add_argument("--data", default=None, help="dataset folder with texts/ (captions), needed with --plans")
+    p.add_argument("--data", default=None, help="dataset folder (texts/ for --plans, <split>.txt for --val-split)")
     p.add_argument("--out", required=True, help="output folder for train.parquet / val.parquet")
     p.add_argument("--captions-per-clip", type=int, default=None, help="at most N paraphrases per clip (default all)")
     p.add_argument("--val-fraction", type=float, default=0.0, help="fraction of clips held out (default 0)")
+    p.add_argument("--val-split", default=None, help="hold out the clips of <data>/<split>.txt instead (e.g. val)")
+    p.add_argument("--val-captions-per-clip", type=int, default=None, help="paraphrases per held-out clip")
     p.add_argument("--seed", type=int, default=0, help="sampling / split seed")
 
 
@@ -149,7 +168,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         formatter_class=fmt,
     )
     p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--data", default=None, help="dataset folder: captions from texts/*.txt, CoT from cot.jsonl")
+    p.add_argument("--data", default=None, help="dataset folder: captions from texts/*.txt (and DATA/cot.jsonl)")
+    p.add_argument("--cot", default=None, help="cot.jsonl whose think/plan text the tokenizer also learns")
     p.add_argument("--texts", default=None, help="extra text file, one training text per line")
     p.add_argument("--vocab-size", type=int, default=1024, help="target BPE vocabulary size (default 1024)")
     p.add_argument("--layers", type=int, default=2, help="transformer layers (default 2)")
