@@ -21,6 +21,7 @@ COMMAND_GROUPS: tuple[str, ...] = (
     "eval",
     "cot",
     "vocab",
+    "rollouts",
     "generate",
     "quickstart",
 )
