@@ -23,8 +23,9 @@ the model's ``motion_vocab.json`` or given), lengths from re-tokenising the text
 ``tokenizer.json`` (verl decodes without special tokens, so the count is close to, not exactly, verl's);
 the similarity columns stay empty, as they need the reward models.
 
-Reading imports neither verl, torch nor ray. A torn last line (a run killed mid-write) is skipped and
-noted; any other malformed line is a :class:`~motion_r1_verl.errors.UserError` naming file and line.
+Reading (:mod:`motion_r1_verl.verl_plugin.run_files`) imports neither verl, torch nor ray. A torn last
+line (a run killed mid-write) is skipped and noted; any other malformed line is a
+:class:`~motion_r1_verl.errors.UserError` naming file and line.
 
 Run: ``motion-r1 rollouts runs/grpo`` (``--json report.json`` for everything as JSON).
 """
@@ -42,16 +43,26 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
 from motion_r1_verl.errors import UserError
 from motion_r1_verl.motion.humanml3d import write_text_atomic
 from motion_r1_verl.verl_plugin.reward_stats import group_of, metric_name, reward_metrics
+from motion_r1_verl.verl_plugin.run_files import (
+    CONFIG_FILE,
+    METRICS_FILE,
+    REWARDS_DIR,
+    ROLLOUTS_DIR,
+    RunConfig,
+    as_int,
+    dump_dirs,
+    read_jsonl,
+    read_metrics,
+    read_run_config,
+    resolve_run_dir,
+    step_files,
+    validation_points,
+)
 
-ROLLOUTS_DIR = "rollouts"
-REWARDS_DIR = "rewards"  # inside ROLLOUTS_DIR
-METRICS_FILE = "metrics.jsonl"
-CONFIG_FILE = Path("hydra") / ".hydra" / "config.yaml"
 MOTION_VOCAB_FILE = "motion_vocab.json"  # written by tokenizer_ext.extend
 TOKENIZER_FILE = "tokenizer.json"
 # Fields of a reward-dump line that are not reward extra keys.
@@ -63,8 +74,6 @@ TRAINER_METRICS = {
     "entropy": "actor/entropy",
     "pg_clipfrac": "actor/pg_clipfrac",
 }
-# verl's validation keys (``_val_metrics_update``): the mean over the N samples of each prompt.
-_VAL_RE = re.compile(r"^val-(?:core|aux)/(?P<source>[^/]+)/(?P<var>[^/]+)/mean@(?P<n>\d+)$")
 # First vs last this many training steps in the summary (when there are no two validation points).
 DEFAULT_WINDOW = 5
 # Reading shows a progress bar only past this many bytes of dumps (seconds of JSON parsing).
@@ -113,26 +122,6 @@ COMPARED_FIELDS = (
     "truncated",
     *TRAINER_METRICS,
 )
-
-
-@dataclass(frozen=True)
-class RunConfig:
-    """What the diagnosis reads from the run's composed hydra config; None where absent."""
-
-    path: Path | None = None
-    """The config file read (None: the run has none)."""
-    max_response_length: int | None = None
-    """``data.max_response_length``: a response this long was cut off."""
-    model_path: str | None = None
-    """``actor_rollout_ref.model.path``: the policy's folder (``motion_vocab.json``, ``tokenizer.json``)."""
-    rollout_n: int | None = None
-    """``actor_rollout_ref.rollout.n``: samples per prompt (the group size)."""
-    rollout_dir: str | None = None
-    """``trainer.rollout_data_dir`` (where verl dumped, when not ``RUN_DIR/rollouts``)."""
-    reward_dump_dir: str | None = None
-    """``trainer.v1.sampler.sampler_kwargs.reward_dump_dir``."""
-    reward_kwargs: dict[str, Any] = field(default_factory=dict)
-    """``reward.custom_reward_function.reward_kwargs`` (``with_output``, ``min_codes``, weights, ...)."""
 
 
 @dataclass
@@ -202,135 +191,6 @@ class RunDiagnosis:
 
 
 # --------------------------------------------------------------------------------------------
-# Reading
-# --------------------------------------------------------------------------------------------
-
-
-def read_jsonl(path: Path, notes: list[str]) -> list[dict[str, Any]]:
-    """The JSON objects of a JSON-lines file. A torn last line is skipped with a note in ``notes``;
-    any other bad line is a ``UserError`` naming ``path`` and the line number."""
-    try:
-        lines = path.read_bytes().splitlines()
-    except OSError as err:
-        raise UserError(f"{path}: cannot read ({err.strerror})") from err
-    while lines and not lines[-1].strip():
-        lines.pop()
-    rows = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except (json.JSONDecodeError, UnicodeDecodeError) as err:
-            if number == len(lines):
-                notes.append(f"{path}: last line {number} is incomplete (run stopped mid-write?), skipped")
-                continue
-            raise UserError(f"{path}:{number}: not valid JSON ({err})") from err
-        if not isinstance(row, dict):
-            raise UserError(f"{path}:{number}: expected a JSON object, got {type(row).__name__}")
-        rows.append(row)
-    return rows
-
-
-def _lookup(tree: Any, dotted: str) -> Any:
-    """``tree["a"]["b"]`` for ``"a.b"``; None when missing or an unresolved ``${...}`` interpolation."""
-    for part in dotted.split("."):
-        if not isinstance(tree, dict) or part not in tree:
-            return None
-        tree = tree[part]
-    if isinstance(tree, str) and tree.startswith("${"):
-        return None
-    return tree
-
-
-def _as_int(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value)
-    return None
-
-
-def read_run_config(run_dir: Path) -> RunConfig:
-    """The fields of :class:`RunConfig` from ``run_dir/hydra/.hydra/config.yaml`` (all None without it)."""
-    path = run_dir / CONFIG_FILE
-    if not path.is_file():
-        return RunConfig()
-    try:
-        tree = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
-        raise UserError(f"{path}: not a readable YAML config ({err})") from err
-    if not isinstance(tree, dict):
-        raise UserError(f"{path}: expected a YAML mapping (verl's composed config)")
-    kwargs = _lookup(tree, "reward.custom_reward_function.reward_kwargs")
-    if kwargs is None:  # older verl configs keep the custom reward at the top level
-        kwargs = _lookup(tree, "custom_reward_function.reward_kwargs")
-    model_path = _lookup(tree, "actor_rollout_ref.model.path")
-    rollout_dir = _lookup(tree, "trainer.rollout_data_dir")
-    dump_dir = _lookup(tree, "trainer.v1.sampler.sampler_kwargs.reward_dump_dir")
-    return RunConfig(
-        path=path,
-        max_response_length=_as_int(_lookup(tree, "data.max_response_length")),
-        model_path=str(model_path) if model_path else None,
-        rollout_n=_as_int(_lookup(tree, "actor_rollout_ref.rollout.n")),
-        rollout_dir=str(rollout_dir) if rollout_dir else None,
-        reward_dump_dir=str(dump_dir) if dump_dir else None,
-        reward_kwargs=dict(kwargs) if isinstance(kwargs, dict) else {},
-    )
-
-
-def read_metrics(path: Path, notes: list[str]) -> dict[int, dict[str, float]]:
-    """``metrics.jsonl`` as step -> {metric: value}; lines of one step are merged (later ones win),
-    non-numeric values (verl writes NaN as null) are dropped."""
-    if not path.is_file():
-        return {}
-    merged: dict[int, dict[str, float]] = {}
-    for row in read_jsonl(path, notes):
-        step, data = _as_int(row.get("step")), row.get("data")
-        if step is None or not isinstance(data, dict):
-            continue
-        values = merged.setdefault(step, {})
-        for key, value in data.items():
-            if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
-                values[key] = float(value)
-    return merged
-
-
-def validation_points(metrics: dict[int, dict[str, float]]) -> list[dict[str, float]]:
-    """verl's validation means per step: ``[{"step": 0, "reward": ..., "format": ..., ...}, ...]``.
-
-    Each key is the ``mean@N`` with the largest N; with several data sources the keys are ``source/key``.
-    """
-    points = []
-    for step in sorted(metrics):
-        best: dict[tuple[str, str], tuple[int, float]] = {}
-        for key, value in metrics[step].items():
-            match = _VAL_RE.match(key)
-            if match is None:
-                continue
-            slot = (match["source"], match["var"])
-            n = int(match["n"])
-            if slot not in best or n > best[slot][0]:
-                best[slot] = (n, value)
-        if not best:
-            continue
-        sources = {source for source, _ in best}
-        point: dict[str, float] = {"step": step}
-        for (source, var), (_, value) in sorted(best.items()):
-            point[var if len(sources) == 1 else f"{source}/{var}"] = value
-        points.append(point)
-    return points
-
-
-def _step_files(folder: Path | None) -> dict[int, Path]:
-    if folder is None or not folder.is_dir():
-        return {}
-    return {int(p.stem): p for p in folder.glob("*.jsonl") if p.stem.isdigit() and p.is_file()}
-
-
-# --------------------------------------------------------------------------------------------
 # Judging responses from their text (runs without the reward dump)
 # --------------------------------------------------------------------------------------------
 
@@ -377,7 +237,7 @@ class _TextJudge:
             size = json.loads(vocab.read_text(encoding="utf-8")).get("codebook_size")
         except (OSError, UnicodeDecodeError, json.JSONDecodeError, AttributeError) as err:
             raise UserError(f"{need}: cannot read {vocab} ({err}); pass --codebook-size K") from err
-        if _as_int(size) is None or int(size) <= 0:
+        if as_int(size) is None or int(size) <= 0:
             raise UserError(f"{need}: {vocab} has no positive integer codebook_size; pass --codebook-size K")
         self._codebook_size = int(size)
         return self._codebook_size
@@ -390,7 +250,7 @@ class _TextJudge:
         kwargs = self.config.reward_kwargs
         options: dict[str, Any] = {"with_output": _bool_kwarg(kwargs.get("with_output"), True)}
         for name in ("min_codes", "max_codes"):
-            if _as_int(kwargs.get(name)) is not None:
+            if as_int(kwargs.get(name)) is not None:
                 options[name] = int(kwargs[name])
         parsed = check_format(text, self.codebook_size(where), **options)
         return {
@@ -494,7 +354,7 @@ def _read_step(
         keys.append(uid)
         scores.append(score)
         extras.append(extra)
-        if _as_int(length) is not None:
+        if as_int(length) is not None:
             lengths.append(int(length))
 
     for row in verl_rows:
@@ -585,27 +445,6 @@ def _in_range(step: int, steps: tuple[int | None, int | None] | None) -> bool:
     return (first is None or step >= first) and (last is None or step <= last)
 
 
-def _resolve_run_dir(run_dir: Path) -> Path:
-    if not run_dir.is_dir():
-        raise UserError(
-            f"{run_dir}: no such folder (expected a GRPO run's OUT_DIR holding {ROLLOUTS_DIR}/<step>.jsonl)"
-        )
-    # Given the rollouts folder itself: the run is its parent.
-    if run_dir.name == ROLLOUTS_DIR and not (run_dir / ROLLOUTS_DIR).is_dir() and _step_files(run_dir):
-        return run_dir.parent
-    return run_dir
-
-
-def _dump_dirs(run_dir: Path, config: RunConfig) -> tuple[Path | None, Path | None]:
-    rollouts = run_dir / ROLLOUTS_DIR
-    if not rollouts.is_dir() and config.rollout_dir and Path(config.rollout_dir).is_dir():
-        rollouts = Path(config.rollout_dir)
-    rewards = rollouts / REWARDS_DIR
-    if not rewards.is_dir() and config.reward_dump_dir and Path(config.reward_dump_dir).is_dir():
-        rewards = Path(config.reward_dump_dir)
-    return (rollouts if rollouts.is_dir() else None), (rewards if rewards.is_dir() else None)
-
-
 def _mean(values: Iterable[float | None]) -> float | None:
     known = [v for v in values if v is not None]
     return float(np.mean(known)) if known else None
@@ -685,11 +524,11 @@ def diagnose_run(
         raise UserError(f"--codebook-size must be positive, got {codebook_size}")
     if window < 1:
         raise UserError(f"--window must be at least 1, got {window}")
-    run_dir = _resolve_run_dir(Path(run_dir))
+    run_dir = resolve_run_dir(Path(run_dir))
     config = read_run_config(run_dir)
     notes: list[str] = []
-    rollouts, rewards = _dump_dirs(run_dir, config)
-    verl_files, reward_files = _step_files(rollouts), _step_files(rewards)
+    rollouts, rewards = dump_dirs(run_dir, config)
+    verl_files, reward_files = step_files(rollouts), step_files(rewards)
     if not verl_files and not reward_files:
         raise UserError(
             f"{run_dir}: no rollout dumps (expected {run_dir / ROLLOUTS_DIR}/<step>.jsonl, written when the run sets "

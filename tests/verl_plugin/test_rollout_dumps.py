@@ -10,7 +10,7 @@ import yaml
 
 from motion_r1_verl.cli.main import main
 from motion_r1_verl.errors import UserError
-from motion_r1_verl.verl_plugin.rollout_dumps import diagnose_run, parse_step_range, read_jsonl
+from motion_r1_verl.verl_plugin.rollout_dumps import diagnose_run, parse_step_range
 
 GOOD = "<think>walk forward</think><output>1. walk</output><Motion>" + "<Motion_3>" * 12 + "</Motion>"
 FEW_CODES = "<think>walk forward</think><output>1. walk</output><Motion><Motion_3><Motion_4></Motion>"
@@ -254,14 +254,6 @@ def test_a_bad_line_before_the_end_is_a_user_error(new_run):
     path.write_text(lines[0] + "{not json\n" + lines[1])
     with pytest.raises(UserError, match=r"2\.jsonl:2: not valid JSON"):
         diagnose_run(new_run)
-
-
-def test_read_jsonl_skips_only_a_torn_last_line(tmp_path):
-    path = tmp_path / "x.jsonl"
-    path.write_text('{"a": 1}\n{"a": 2}\n{"a"\n\n')
-    notes = []
-    assert read_jsonl(path, notes) == [{"a": 1}, {"a": 2}]
-    assert len(notes) == 1 and "last line 3" in notes[0]
 
 
 @pytest.mark.parametrize("make", ["missing", "empty", "no-dumps"])
