@@ -196,8 +196,12 @@ def format_report(diagnosis, every: int = 1, examples: bool = False) -> str:
         first, last = _span(comparison["first_steps"]), _span(comparison["last_steps"])
         what = "validation" if comparison["kind"] == "validation" else "training, mean of"
         lines.append(f"  {what} {first} -> {last}:")
-        width = max((len(k) for k in comparison["values"]), default=0)
-        for key, v in comparison["values"].items():
+        values = comparison["values"]
+        if comparison["kind"] == "validation":
+            order = [k for k in VALIDATION_ORDER if k in values] + [k for k in values if k not in VALIDATION_ORDER]
+            values = {k: values[k] for k in order}
+        width = max((len(k) for k in values), default=0)
+        for key, v in values.items():
             spec = _summary_format(key)
             lines.append(
                 f"    {key.ljust(width)}  {format(v['first'], spec):>9} -> {format(v['last'], spec):>9}  "
