@@ -73,4 +73,15 @@ from verl.utils.fsdp_utils import CPUOffloadPolicy  # noqa: E402
 obs["pin_memory_default"] = CPUOffloadPolicy().pin_memory
 obs["pin_memory_explicit"] = CPUOffloadPolicy(pin_memory=True).pin_memory
 
+# Patch 6: the log-probs every verl engine computes (through logprobs_from_logits), batched on CPU.
+import torch  # noqa: E402
+from verl.utils import torch_functional  # noqa: E402
+
+obs["logprobs_v2"] = torch_functional.logprobs_from_logits_v2.__module__
+logits, labels = torch.randn(2, 5, 11), torch.randint(0, 11, (2, 5))
+reference = torch.log_softmax(logits, dim=-1).gather(-1, labels.unsqueeze(-1)).squeeze(-1)
+obs["logprobs_match"] = bool(
+    torch.allclose(torch_functional.logprobs_from_logits(logits, labels), reference, atol=1e-6)
+)
+
 print("PROBE " + json.dumps(obs))

@@ -54,7 +54,14 @@ def test_entry_point_loads_plugin_in_both_cases(on, off):
     assert on["plugin_module_loaded"] and off["plugin_module_loaded"]
     # ...but only VERL_PLATFORM=cpu pulls in the patches.
     assert on["patches_module_loaded"] and not off["patches_module_loaded"]
-    assert on["applied"] == ["cpu_platform", "gloo_backend", "vllm_version", "vllm_onednn_off", "fsdp2_no_pin_memory"]
+    assert on["applied"] == [
+        "cpu_platform",
+        "gloo_backend",
+        "vllm_version",
+        "vllm_onednn_off",
+        "fsdp2_no_pin_memory",
+        "vectorized_logprobs",
+    ]
 
 
 def test_cpu_platform_registered(on):
@@ -88,6 +95,33 @@ def test_vllm_onednn_disabled_after_late_import(on):
 def test_fsdp2_offload_never_pins(on):
     assert on["pin_memory_default"] is False
     assert on["pin_memory_explicit"] is False
+
+
+def test_logprobs_batched_on_cpu_same_values(on, off):
+    assert on["logprobs_v2"] == "motion_r1_verl.verl_plugin.patches" and on["logprobs_match"]
+    assert off["logprobs_v2"] == "verl.utils.torch_functional" and off["logprobs_match"]
+
+
+@pytest.mark.parametrize("shape", [(7, 13), (3, 4, 13)])
+def test_batched_logprobs_equals_verls_loop_in_value_and_gradient(shape):
+    """Same values and gradients as verl's per-row loop, for packed (tokens, vocab) and padded logits."""
+    import torch
+    from verl.utils.torch_functional import logprobs_from_logits_v2 as verl_loop
+
+    from motion_r1_verl.verl_plugin.patches import batched_logprobs
+
+    torch.manual_seed(0)
+    labels = torch.randint(0, shape[-1], shape[:-1])
+    outputs, grads = [], []
+    for fn in (verl_loop, batched_logprobs):
+        logits = torch.randn(*shape, generator=torch.Generator().manual_seed(1), requires_grad=True)
+        out = fn(logits, labels)
+        out.sum().backward()
+        outputs.append(out.detach())
+        grads.append(logits.grad)
+    assert torch.allclose(outputs[0], outputs[1], atol=1e-6) and torch.allclose(grads[0], grads[1], atol=1e-6)
+    half = torch.randn(*shape, dtype=torch.bfloat16)
+    assert batched_logprobs(half, labels).dtype == torch.bfloat16
 
 
 def test_nothing_patched_without_env(off):
