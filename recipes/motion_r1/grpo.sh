@@ -43,6 +43,8 @@ if [[ "$PROFILE" == cpu_* ]]; then
     # verl registers its FSDP engine for cuda/npu; the engine itself runs on the platform's device.
     export VERL_ENGINE_DEVICE=cuda
     export VLLM_CPU_KVCACHE_SPACE=${VLLM_CPU_KVCACHE_SPACE:-1}
+    # Trainer, rollout and reward share the cores; OpenMP threads that spin while idle slow the others.
+    export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
 fi
 export WANDB_MODE=${WANDB_MODE:-disabled}
 export HF_HUB_OFFLINE=${HF_HUB_OFFLINE:-1}

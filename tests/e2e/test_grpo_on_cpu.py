@@ -8,6 +8,8 @@ FSDP2 actor + reference over gloo) for 2 steps with a validation pass at the end
 - a sentinel file written by ``reward_fns.motion_r1`` in a verl worker process: the custom reward ran;
 - every reward component (format, motion, semantic, parse_ok, motion_len) was logged by verl (its
   validation metrics ``val-aux/motion_r1/<key>/mean@1``) and dumped per sample with the reason;
+- the same components per TRAINING step (``reward/<key>/mean`` from our replay buffer), with the
+  reason shares, group spread and truncation, and per response in ``rollouts/rewards/<step>.jsonl``;
 - rewards vary within at least one GRPO group (else every advantage is 0 and nothing is learnt);
 - both steps completed and the step-2 checkpoint was written.
 
@@ -102,6 +104,8 @@ def sft_model(tmp_path_factory):
     steps = sft_e2e.STEPS
     cmd = ["timeout", "-k", "10", str(sft_e2e.RUN_TIMEOUT_S), "bash", str(RECIPE / "sft.sh")]
     overrides = [f"trainer.total_training_steps={steps}", f"trainer.total_epochs={steps}"]
+    overrides += [f"data.train_batch_size={len(triplets)}", f"data.micro_batch_size_per_gpu={len(triplets)}"]
+    overrides += sft_e2e.CONSTANT_LR
     sft_e2e._run([*cmd, *overrides], env, root / "sft.log", sft_e2e.RUN_TIMEOUT_S + 20)
     env.update(CKPT_DIR=str(root / "ckpt"), TARGET_DIR=str(root / "merged"))
     sft_e2e._run(["bash", str(RECIPE / "merge.sh")], env, root / "merge.log", 120)
@@ -137,8 +141,17 @@ def test_grpo_on_cpu(sft_model, tmp_path):
         f"trainer.total_training_steps={GRPO_STEPS}",
         f"trainer.save_freq={GRPO_STEPS}",
         f"trainer.test_freq={GRPO_STEPS}",
+        # 2 prompts x 4 samples, 2 optimiser steps per rollout batch; one validation sample per prompt.
+        "data.train_batch_size=2",
+        "actor_rollout_ref.rollout.n=4",
+        "actor_rollout_ref.actor.ppo_mini_batch_size=1",
+        "trainer.val_before_train=false",
+        "actor_rollout_ref.rollout.val_kwargs.n=1",
         f"trainer.validation_data_dir={out / 'validation'}",
         f"+reward.custom_reward_function.reward_kwargs.sentinel={sentinel}",
+        # A model overfitted on 4 rows in 40 steps rarely holds the strict format at T = 1.0; ungated, its
+        # parsed motion spans are still scored, so groups vary and the similarity plumbing is exercised.
+        "+reward.custom_reward_function.reward_kwargs.format_gate=false",
     ]
     log = tmp_path / "grpo.log"
     try:
@@ -172,6 +185,24 @@ def test_grpo_on_cpu(sft_model, tmp_path):
     # ... and per sample, with the reason, in the validation dump.
     val_rows = [json.loads(line) for line in (out / "validation" / f"{GRPO_STEPS}.jsonl").read_text().splitlines()]
     assert val_rows and all(set(COMPONENTS) | {"reason", "score"} <= set(row) for row in val_rows)
+
+    # ... and per TRAINING step too (our replay buffer; verl itself logs reward extras for validation only).
+    for step in steps:
+        data = step["data"]
+        for key in COMPONENTS:
+            assert 0.0 <= data[f"reward/{key}/mean"] <= (50 if key == "motion_len" else 1.0), (key, data)
+        assert sum(v for k, v in data.items() if k.startswith("reward/reason/")) == pytest.approx(1.0)
+        assert 0.0 <= data["reward/zero_std_groups"] <= 1.0 and 0.0 <= data["response/truncated"] <= 1.0
+    # The per-response reward dump joins verl's rollout dump on uid, with every component.
+    for step in range(1, GRPO_STEPS + 1):
+        dumped = [json.loads(line) for line in (out / "rollouts" / f"{step}.jsonl").read_text().splitlines()]
+        rewards = [
+            json.loads(line) for line in (out / "rollouts" / "rewards" / f"{step}.jsonl").read_text().splitlines()
+        ]
+        assert sorted(r["uid"] for r in rewards) == sorted(r["uid"] for r in dumped)
+        assert all(set(COMPONENTS) | {"reason", "score", "response_length"} <= set(r) for r in rewards)
+        by_uid = {r["uid"]: r["score"] for r in dumped}
+        assert all(r["score"] == pytest.approx(by_uid[r["uid"]]) for r in rewards)
 
     # Rewards vary within a group (GRPO's advantage is the score minus the group mean).
     groups: dict[str, list[float]] = defaultdict(list)

@@ -33,6 +33,9 @@ RECIPE = Path(__file__).resolve().parents[2] / "recipes" / "motion_r1"
 CODEBOOK_SIZE = 32
 N_CODES = 10
 STEPS = 40
+# Overfitting 4 rows wants the full lr on every step: the profile's warm-up and cosine decay would spend
+# half of the 40 steps at a fraction of it.
+CONSTANT_LR = ["optim.lr_scheduler_type=constant", "optim.lr_warmup_steps_ratio=0.0"]
 RUN_TIMEOUT_S = 150
 
 CLIPS = [
@@ -95,6 +98,9 @@ def test_sft_on_cpu(tmp_path):
         TOKENIZERS_PARALLELISM="false",
     )
     overrides = [f"trainer.total_training_steps={STEPS}", f"trainer.total_epochs={STEPS}"]
+    # One batch is the whole (4-row) dataset.
+    overrides += [f"data.train_batch_size={len(triplets)}", f"data.micro_batch_size_per_gpu={len(triplets)}"]
+    overrides += CONSTANT_LR
     _run(
         ["timeout", "-k", "10", str(RUN_TIMEOUT_S), "bash", str(RECIPE / "sft.sh"), *overrides],
         env,
@@ -117,12 +123,13 @@ def test_sft_on_cpu(tmp_path):
     env.update(CKPT_DIR=str(tmp_path / "ckpt"), TARGET_DIR=str(tmp_path / "merged"))
     _run(["bash", str(RECIPE / "merge.sh")], env, tmp_path / "merge.log", 120)
     model = AutoModelForCausalLM.from_pretrained(tmp_path / "merged").eval()
+    # The checkpoint's own HF export, at the precision it was trained in (verl's merger would give bf16).
+    assert model.dtype == torch.float32
     tok = AutoTokenizer.from_pretrained(tmp_path / "merged")
     assert MotionVocab.load(tmp_path / "merged").first_code_id == vocab.first_code_id
     assert model.get_input_embeddings().weight.shape[0] == vocab.embedding_rows
 
     # Training changed the new motion-token rows (the embedding was really trained).
-    # (verl's merger writes bf16, so compare at bf16 resolution.)
     start = AutoModelForCausalLM.from_pretrained(tmp_path / "model").get_input_embeddings().weight.float()
     rows = slice(vocab.first_code_id, vocab.first_code_id + CODEBOOK_SIZE)
     trained = model.get_input_embeddings().weight.float()
