@@ -1,30 +1,35 @@
 """Ablation of the Motion-R1 recipe on the embedded dataset: does RL binding help, and which reward?
 
-From ONE finished quickstart run (its data, VQ-VAE, reward encoders, held-out evaluator, CoT-SFT model
-and RL parquet) this trains and evaluates:
+From ONE finished quickstart run (its data, VQ-VAE, codes, reward encoder, independent judge, CoT, tiny
+LM and the SFT / RL parquet) this trains and evaluates, per seed s:
 
-- ``nocot-sft``: SFT whose responses are the motion span alone (no ``<think>``, no ``<output>``),
-  same tiny base model, steps and batch as the quickstart's CoT-SFT;
-- ``cot-sft``: the quickstart's CoT-SFT model, no RL;
-- ``grpo-semantic`` / ``grpo-motion`` / ``grpo-both``: GRPO from that same CoT-SFT checkpoint with the
-  same budget (steps x prompts x group) and reward format + semantic, format + motion, format + both.
+- ``nocot-sft``: SFT whose responses are the motion span alone (no ``<think>``, no ``<output>``);
+- ``cot-sft``: SFT on the quickstart's CoT rows (``<think>``, ``<output>`` plan, motion span);
+- ``grpo-format`` / ``grpo-semantic`` / ``grpo-motion`` / ``grpo-both``: GRPO from that seed's CoT-SFT
+  model with the reward format only, format + semantic, format + motion, format + both (similarities paid
+  only when the format holds), each with the quickstart's GRPO budget.
 
-Every model generates one motion per caption of the ``test`` split and of ``test_heldout`` (compositions
-of action pairs never seen in training) and is judged by the held-out evaluator (another seed and size
-than the reward encoder, so no reward is judged by the model it optimises). Replications: seed s sets
-the GRPO data order and rollout sampling seeds and the generation seed; the SFT rows replicate sampling
-only (one SFT checkpoint each; every GRPO run starts from the same CoT-SFT one). A cell is the mean over
-seeds of each seed's metric, with a 95% Student-t interval over seeds.
+Both SFTs of a seed start from a tiny LM initialised with that seed (same tokenizer) and train the
+quickstart's epochs; seed s also sets the GRPO data order, the rollout sampling and the generation
+sampling. A **ceiling** row evaluates the ground-truth codes decoded by the VQ-VAE: what any LM can reach
+through this tokenizer.
+
+Measured on fixed sets: every model generates one motion per caption of ``test`` (276 clips) and of
+``test_heldout`` (compositions of action pairs never seen in training), judged by the independent judge
+(Guo et al.'s architecture trained on our data, sharing nothing with the reward) and, for contrast, by
+the reward's own encoder. Every GRPO run validates on the same fixed validation prompts (the dataset's
+val clips, one caption each, 4 samples at T = 1.0) before training and at the end: the SFT start and the
+GRPO end of the reward's components. Comparisons are seed-paired (the same seed's evaluation draws), with
+95% Student-t intervals over seeds.
 
 Resumable: every unit (a training run, a generation, an evaluation) leaves a marker in ``OUT/.stages``
 and is skipped on the next call. Units run seed by seed, so a stopped run still has whole replications.
 
-Run (after ``make quickstart``; on 2 idle cores about 20 minutes per seed, three GRPO runs of 5 minutes
-and ten generations + evaluations, plus 4 minutes once for the no-CoT SFT)::
+Run (after ``make quickstart``; about 30 minutes per seed on 2 idle cores)::
 
-    .venv/bin/python bench/ablation.py --run runs/quickstart --out runs/ablation --seeds 3
+    .venv/bin/python bench/ablation.py --run runs/quickstart --out runs/ablation --seeds 5
 
-Writes ``OUT/ablation.json`` (every per-seed metric) and ``OUT/ablation.md`` (the tables, printed too).
+Writes ``OUT/ablation.json`` (every per-seed figure) and ``OUT/ablation.md`` (the tables, printed too).
 """
 
 import argparse
@@ -41,19 +46,21 @@ from scipy import stats
 from motion_r1_verl.errors import UserError
 from motion_r1_verl.pipeline import Stage, marker_path, run_stages
 from motion_r1_verl.quickstart import (
+    JUDGES,
+    SPLITS,
     QuickstartConfig,
     data_dir,
     evaluate_split,
     generate_split,
     motion_r1,
+    sft_steps_for,
     train_grpo,
     train_sft,
 )
-from motion_r1_verl.quickstart_report import motion_similarity
+from motion_r1_verl.quickstart_report import load_judge, motion_similarity, validation_curve
 
-SPLITS = ("test", "test_heldout")
 METRICS = ("R@1", "R@2", "R@3", "FID", "MM-Dist", "Diversity")
-HIGHER_IS_BETTER = {"R@1": True, "R@2": True, "R@3": True, "FID": False, "MM-Dist": False}
+HIGHER_IS_BETTER = {"R@1": True, "R@2": True, "R@3": True, "FID": False, "MM-Dist": False, "similarity": True}
 
 
 @dataclass(frozen=True)
@@ -66,26 +73,37 @@ class Variant:
 VARIANTS = (
     Variant("nocot-sft", "No-CoT SFT", None),
     Variant("cot-sft", "CoT-SFT only", None),
+    Variant("grpo-format", "+ format reward only", {"w_format": 1.0, "w_motion": 0.0, "w_semantic": 0.0}),
     Variant("grpo-semantic", "+ semantic reward", {"w_format": 1.0, "w_motion": 0.0, "w_semantic": 1.0}),
     Variant("grpo-motion", "+ motion reward", {"w_format": 1.0, "w_motion": 1.0, "w_semantic": 0.0}),
     Variant("grpo-both", "+ both rewards", {"w_format": 1.0, "w_motion": 1.0, "w_semantic": 1.0}),
 )
-# Quickstart stages the ablation reads from; it trains nothing the quickstart already has.
-NEEDED_STAGES = ("data", "vq", "retrieval", "evaluator", "cot", "llm", "codes", "sft", "rl-data")
+BY_NAME = {v.name: v for v in VARIANTS}
+# Quickstart stages the ablation reads from; it retrains what it compares.
+NEEDED_STAGES = ("data", "vq", "codes", "retrieval", "judge", "cot", "llm", "sft-data", "rl-data")
 
 
 @dataclass(frozen=True)
 class AblationConfig:
     run: Path
     out: Path
-    seeds: int = 3
-    sft_steps: int = QuickstartConfig.sft_steps
+    seeds: int = 5
+    sft_epochs: float = QuickstartConfig.sft_epochs
     sft_batch_size: int = QuickstartConfig.sft_batch_size
     grpo_steps: int = QuickstartConfig.grpo_steps
     grpo_prompts_per_step: int = QuickstartConfig.grpo_prompts_per_step
     grpo_group_size: int = QuickstartConfig.grpo_group_size
+    grpo_updates_per_step: int = QuickstartConfig.grpo_updates_per_step
+    grpo_lr: float = QuickstartConfig.grpo_lr
+    arms: tuple[str, ...] = tuple(v.name for v in VARIANTS)  # the variants to train and evaluate
+    samples: int = 2  # generations per caption (the evaluation's draws spread over them)
 
     def __post_init__(self) -> None:
+        unknown = [a for a in self.arms if a not in BY_NAME]
+        if unknown:
+            raise UserError(f"--arms: unknown {', '.join(unknown)} (choose from {', '.join(BY_NAME)})")
+        if any(BY_NAME[a].reward_weights is not None for a in self.arms) and "cot-sft" not in self.arms:
+            raise UserError("--arms: the GRPO arms start from the seed's CoT-SFT model, so cot-sft must be among them")
         missing = [s for s in NEEDED_STAGES if not marker_path(self.run, s).exists()]
         if missing:
             raise UserError(
@@ -96,117 +114,146 @@ class AblationConfig:
             raise UserError(f"--seeds must be >= 2 for a confidence interval, got {self.seeds}")
 
 
-def trained_steps(ckpt_dir: Path) -> int | None:
-    """Steps of the verl run in ``ckpt_dir`` (its latest checkpoint), None without one."""
-    latest = ckpt_dir / "latest_checkpointed_iteration.txt"
-    return int(latest.read_text().strip()) if latest.exists() else None
+def seed_dir(config: AblationConfig, seed: int) -> Path:
+    return config.out / f"s{seed}"
 
 
 def grpo_dir(config: AblationConfig, variant: Variant, seed: int) -> Path:
     """A GRPO run's folder: ``ckpt/`` (verl's checkpoints and metrics.jsonl) and ``model/`` (merged)."""
-    return config.out / "grpo" / f"{variant.name}-s{seed}"
+    return seed_dir(config, seed) / variant.name
 
 
 def model_dir(config: AblationConfig, variant: Variant, seed: int) -> Path:
-    if variant.name == "cot-sft":
-        return config.run / "sft-model"
-    if variant.name == "nocot-sft":
-        return config.out / "nocot-sft-model"
+    if variant.reward_weights is None:
+        return seed_dir(config, seed) / f"{variant.name}-model"
     return grpo_dir(config, variant, seed) / "model"
 
 
-def gen_dir(config: AblationConfig, variant: Variant, seed: int, split: str) -> Path:
-    return config.out / "generated" / variant.name / f"s{seed}" / split
+def gen_dir(config: AblationConfig, name: str, seed: int | None, split: str) -> Path:
+    where = config.out / "ceiling" if seed is None else seed_dir(config, seed)
+    return where / "generated" / name / split
 
 
-def eval_json(config: AblationConfig, variant: Variant, seed: int, split: str) -> Path:
-    return config.out / "eval" / variant.name / f"s{seed}" / f"{split}.json"
+def eval_json(config: AblationConfig, name: str, seed: int | None, split: str, judge: str) -> Path:
+    where = config.out / "ceiling" if seed is None else seed_dir(config, seed)
+    return where / "eval" / judge / split / f"{name}.json"
 
 
 def build_stages(config: AblationConfig) -> list[Stage]:
     run = config.run
 
     def nocot_data(out: Path) -> str:
-        sft_data = out / "nocot-sft-data"
-        motion_r1("build-sft", "--cot", run / "cot.jsonl", "--codes", run / "codes.jsonl", "--out", sft_data,
-                  "--reasoning", "none")  # fmt: skip
-        return f"no-CoT SFT parquet (motion span only) in {sft_data}"
+        target = out / "nocot-sft-data"
+        motion_r1("build-sft", "--cot", run / "cot.jsonl", "--codes", run / "codes.jsonl", "--out", target,
+                  "--reasoning", "none", "--val-split", "val", "--data", data_dir(run),
+                  "--val-captions-per-clip", "1")  # fmt: skip
+        return f"no-CoT SFT parquet (motion span only) in {target}"
 
-    def nocot_sft(out: Path) -> str:
-        target = out / "nocot-sft-model"
-        train_sft(
-            run / "tiny-llm-motion",
-            out / "nocot-sft-data",
-            out / "nocot-sft-ckpt",
-            target,
-            steps=config.sft_steps,
-            batch_size=config.sft_batch_size,
-        )
-        return f"no-CoT SFT model in {target}"
+    def base_llm(seed: int):
+        def make(_out: Path) -> str:
+            folder = seed_dir(config, seed)
+            motion_r1("make-tiny-llm", "--out", folder / "tiny-llm", "--data", data_dir(run), "--cot",
+                      run / "cot.jsonl", "--seed", str(seed), "--overwrite")  # fmt: skip
+            codebook = json.loads((run / "tiny-llm-motion" / "motion_vocab.json").read_text())["codebook_size"]
+            motion_r1("extend-vocab", "--base", folder / "tiny-llm", "--codebook-size", str(codebook), "--init",
+                      "codebook", "--codec", run / "vq", "--pad-to-multiple-of", "64", "--seed", str(seed),
+                      "--overwrite", "--out", folder / "tiny-llm-motion")  # fmt: skip
+            return f"tiny LM initialised with seed {seed} in {folder / 'tiny-llm-motion'}"
+
+        return make
+
+    def sft(variant: Variant, seed: int):
+        def train(_out: Path) -> str:
+            data = config.out / "nocot-sft-data" if variant.name == "nocot-sft" else run / "sft-data"
+            folder = seed_dir(config, seed)
+            steps = sft_steps_for(data, config.sft_epochs, config.sft_batch_size)
+            train_sft(folder / "tiny-llm-motion", data, folder / f"{variant.name}-ckpt",
+                      model_dir(config, variant, seed), steps=steps, batch_size=config.sft_batch_size)  # fmt: skip
+            return f"{variant.label} (seed {seed}, {steps} steps) in {model_dir(config, variant, seed)}"
+
+        return train
 
     def grpo(variant: Variant, seed: int):
-        def train(out: Path) -> str:
+        def train(_out: Path) -> str:
             weights = variant.reward_weights or {}
-            overrides = tuple(f"+reward.custom_reward_function.reward_kwargs.{k}={v}" for k, v in weights.items())
-            overrides += (
+            overrides = [f"+reward.custom_reward_function.reward_kwargs.{k}={v}" for k, v in weights.items()]
+            overrides += [
                 f"data.seed={seed}",
                 f"actor_rollout_ref.rollout.seed={seed}",
                 f"trainer.experiment_name=ablation_{variant.name}_s{seed}",
-            )
-            run_dir = grpo_dir(config, variant, seed)
+            ]
+            folder = grpo_dir(config, variant, seed)
             train_grpo(
                 run,
-                run / "sft-model",
-                run_dir / "ckpt",
-                run_dir / "model",
+                model_dir(config, BY_NAME["cot-sft"], seed),
+                folder / "ckpt",
+                folder / "model",
                 steps=config.grpo_steps,
                 prompts_per_step=config.grpo_prompts_per_step,
                 group_size=config.grpo_group_size,
+                updates_per_step=config.grpo_updates_per_step,
+                lr=config.grpo_lr,
                 overrides=overrides,
             )
-            return f"GRPO ({variant.label}, seed {seed}) in {run_dir / 'model'}"
+            return f"GRPO ({variant.label}, seed {seed}) in {folder / 'model'}"
 
         return train
 
     def generate(variant: Variant, seed: int, split: str):
         def run_generate(_out: Path) -> str:
-            target = gen_dir(config, variant, seed, split)
-            ok, total = generate_split(model_dir(config, variant, seed), data_dir(run), split, target, seed)
+            target = gen_dir(config, variant.name, seed, split)
+            ok, total = generate_split(
+                model_dir(config, variant, seed), data_dir(run), split, target, seed, samples=config.samples
+            )
             return f"{ok}/{total} well-formed {split} generations in {target}"
 
         return run_generate
 
-    def evaluate(variant: Variant, seed: int, split: str):
+    def evaluate(name: str, label: str, seed: int | None, split: str):
         def run_eval(_out: Path) -> str:
-            out_json = eval_json(config, variant, seed, split)
-            evaluate_split(run, split, gen_dir(config, variant, seed, split), variant.label, out_json, seed=seed)
-            return f"{variant.label} seed {seed} on {split} in {out_json}"
+            for judge in JUDGES:
+                out_json = eval_json(config, name, seed, split, judge)
+                gen = None if name == "real" else gen_dir(config, name, seed, split)
+                evaluate_split(run, split, gen, label, out_json, seed=seed or 0, judge=judge)
+            return f"{label} (seed {seed}) on {split}, both judges"
 
         return run_eval
 
-    def reference(split: str):
-        def run_reference(out: Path) -> str:
-            out_json = out / "eval" / "real" / f"{split}.json"
-            out_json.parent.mkdir(parents=True, exist_ok=True)
-            motion_r1("eval", "--data", data_dir(run), "--split", split, "--reference", "--ckpt", run / "evaluator",
-                      "--label", "Real", "--json", out_json)  # fmt: skip
-            return f"Real on {split} in {out_json}"
+    def ceiling(split: str):
+        def decode(_out: Path) -> str:
+            from motion_r1_verl.quickstart_report import write_decoded_codes
 
-        return run_reference
+            target = gen_dir(config, "ceiling", None, split)
+            n = write_decoded_codes(run / "codes.jsonl", run / "vq", data_dir(run), split, target)
+            return f"{n} decoded ground-truth code sequences of {split} in {target}"
 
-    stages = [Stage(f"real-{split}", f"evaluate the real {split} motions", reference(split)) for split in SPLITS]
-    stages += [
-        Stage("nocot-sft-data", "build the no-CoT SFT parquet", nocot_data),
-        Stage("nocot-sft", "no-CoT SFT with verl's sft_trainer, then merge", nocot_sft),
-    ]
+        return decode
+
+    stages: list[Stage] = []
+    for split in SPLITS:
+        stages.append(
+            Stage(f"real-{split}", f"evaluate the real {split} motions", evaluate("real", "Real", None, split))
+        )
+        stages.append(Stage(f"ceiling-{split}", f"decode the ground-truth codes of {split}", ceiling(split)))
+        stages.append(Stage(f"eval-ceiling-{split}", "evaluate them", evaluate("ceiling", "Ceiling", None, split)))
+    if "nocot-sft" in config.arms:
+        stages.append(Stage("nocot-sft-data", "build the no-CoT SFT parquet", nocot_data))
+    arms = [v for v in VARIANTS if v.name in config.arms]
     for seed in range(config.seeds):
-        for variant in VARIANTS:
+        stages.append(Stage(f"llm-s{seed}", f"tiny LM, seed {seed}", base_llm(seed)))
+        for variant in arms:
             tag = f"{variant.name}-s{seed}"
-            if variant.reward_weights is not None:
+            if variant.reward_weights is None:
+                stages.append(Stage(f"train-{tag}", f"{variant.label}, seed {seed}", sft(variant, seed)))
+            else:
                 stages.append(Stage(f"train-{tag}", f"GRPO {variant.label}, seed {seed}", grpo(variant, seed)))
             for split in SPLITS:
                 stages.append(Stage(f"gen-{tag}-{split}", f"generate {split}", generate(variant, seed, split)))
-                stages.append(Stage(f"eval-{tag}-{split}", f"evaluate {split}", evaluate(variant, seed, split)))
+                stages.append(
+                    Stage(
+                        f"eval-{tag}-{split}", f"evaluate {split}", evaluate(variant.name, variant.label, seed, split)
+                    )
+                )
     return stages
 
 
@@ -219,49 +266,66 @@ def t_interval(values: Sequence[float]) -> tuple[float, float]:
     return float(array.mean()), float(half)
 
 
-def reward_trend(metrics_jsonl: Path, window: int = 5) -> tuple[float, float] | None:
-    """Mean GRPO training reward (verl's ``critic/score/mean``) over the first and the last ``window`` steps."""
-    if not metrics_jsonl.exists():
+def validation_points(metrics_jsonl: Path) -> tuple[dict, dict] | None:
+    """(first, last) validation point of a GRPO run: its SFT start and its end, on the fixed prompts."""
+    points = validation_curve(metrics_jsonl)
+    if len(points) < 2:
         return None
-    scores = [json.loads(line)["data"].get("critic/score/mean") for line in metrics_jsonl.read_text().splitlines()]
-    scores = [s for s in scores if s is not None]
-    if len(scores) < 2 * window:
-        return None
-    return float(np.mean(scores[:window])), float(np.mean(scores[-window:]))
+    return points[0], points[-1]
 
 
 def collect(config: AblationConfig) -> dict:
-    """Every per-seed metric of every variant and split that has been evaluated."""
+    """Every per-seed figure of every variant, split and judge that has been evaluated."""
     run = config.run
-    results: dict = {"config": {k: str(v) for k, v in config.__dict__.items()}, "variants": {}, "real": {}}
-    for split in SPLITS:
-        real = config.out / "eval" / "real" / f"{split}.json"
-        if real.exists():
-            metrics = json.loads(real.read_text())["metrics"]
-            results["real"][split] = {m: metrics[m]["mean"] for m in METRICS}
-    for variant in VARIANTS:
-        per_split: dict = {}
+    judges: dict = {}
+
+    def judge_of(name: str):  # loaded on first use: a report of nothing evaluated needs no checkpoint
+        if name not in judges:
+            judges[name] = load_judge(run, name)
+        return judges[name]
+
+    results: dict = {
+        "config": {k: str(v) for k, v in config.__dict__.items()},
+        "reference": {},
+        "variants": {},
+        "validation": {},
+    }
+    for name in ("real", "ceiling"):
         for split in SPLITS:
-            seeds = []
-            for seed in range(config.seeds):
-                path = eval_json(config, variant, seed, split)
-                if not path.exists():
-                    continue
-                metrics = json.loads(path.read_text())["metrics"]
-                generated = gen_dir(config, variant, seed, split)
-                summary = json.loads((generated / "summary.json").read_text())
-                row = {m: metrics[m]["mean"] for m in METRICS}
-                row["motion_sim"] = motion_similarity(run / "evaluator", data_dir(run), generated, split)
-                row["well_formed"] = summary["valid_samples"] / summary["samples"]
-                seeds.append({"seed": seed, **row})
-            per_split[split] = seeds
-        trends = []
+            for judge in JUDGES:
+                path = eval_json(config, name, None, split, judge)
+                if path.exists():
+                    metrics = json.loads(path.read_text())["metrics"]
+                    row = {m: metrics[m]["mean"] for m in METRICS}
+                    if name == "ceiling":
+                        gen = gen_dir(config, "ceiling", None, split)
+                        row["motion_sim"] = motion_similarity(judge_of(judge), data_dir(run), gen, split)
+                    results["reference"].setdefault(name, {}).setdefault(split, {})[judge] = row
+    for variant in (v for v in VARIANTS if v.name in config.arms):
+        per: dict = {}
+        for split in SPLITS:
+            for judge in JUDGES:
+                seeds = []
+                for seed in range(config.seeds):
+                    path = eval_json(config, variant.name, seed, split, judge)
+                    if not path.exists():
+                        continue
+                    metrics = json.loads(path.read_text())["metrics"]
+                    generated = gen_dir(config, variant.name, seed, split)
+                    summary = json.loads((generated / "summary.json").read_text())
+                    row = {m: metrics[m]["mean"] for m in METRICS}
+                    row["motion_sim"] = motion_similarity(judge_of(judge), data_dir(run), generated, split)
+                    row["well_formed"] = summary["valid_samples"] / summary["samples"]
+                    seeds.append({"seed": seed, **row})
+                per.setdefault(split, {})[judge] = seeds
+        results["variants"][variant.name] = {"label": variant.label, "splits": per}
         if variant.reward_weights is not None:
+            points = []
             for seed in range(config.seeds):
-                trend = reward_trend(grpo_dir(config, variant, seed) / "ckpt" / "metrics.jsonl")
-                if trend is not None:
-                    trends.append({"seed": seed, "first": trend[0], "last": trend[1]})
-        results["variants"][variant.name] = {"label": variant.label, "splits": per_split, "reward_trend": trends}
+                pair = validation_points(grpo_dir(config, variant, seed) / "ckpt" / "metrics.jsonl")
+                if pair is not None:
+                    points.append({"seed": seed, "start": pair[0], "end": pair[1]})
+            results["validation"][variant.name] = points
     return results
 
 
@@ -272,86 +336,121 @@ def _cell(values: Sequence[float]) -> str:
     return f"{mean:.3f}" if math.isnan(half) else f"{mean:.3f}±{half:.3f}"
 
 
-# (a, b): "is a better than b?", the steps of the paper's ordering no-CoT < CoT-only < single rewards < both.
-ORDERING_CHECKS = (
-    ("cot-sft", "nocot-sft"),
+def paired(rows_a: Sequence[dict], rows_b: Sequence[dict], key: str) -> list[float]:
+    """Seed-paired differences a - b of ``key`` (seeds present on both sides)."""
+    a, b = {r["seed"]: r[key] for r in rows_a}, {r["seed"]: r[key] for r in rows_b}
+    return [a[s] - b[s] for s in sorted(a.keys() & b.keys())]
+
+
+def verdict(diffs: Sequence[float], higher_is_better: bool = True) -> str:
+    """``+0.012±0.008 -> better (interval above 0)``, signed so that > 0 means the first is better."""
+    if len(diffs) < 2:
+        return "fewer than 2 paired seeds"
+    sign = 1.0 if higher_is_better else -1.0
+    mean, half = t_interval([sign * d for d in diffs])
+    if mean - half > 0:
+        word = "better (interval above 0)"
+    elif mean + half < 0:
+        word = "WORSE (interval below 0)"
+    else:
+        word = "not resolved (interval spans 0)"
+    return f"{mean:+.3f}±{half:.3f} -> {word}"
+
+
+# (a, b): "is a better than b?"
+COMPARISONS = (
+    ("grpo-both", "cot-sft"),
+    ("grpo-both", "grpo-format"),
     ("grpo-semantic", "cot-sft"),
     ("grpo-motion", "cot-sft"),
     ("grpo-both", "grpo-semantic"),
     ("grpo-both", "grpo-motion"),
+    ("cot-sft", "nocot-sft"),
+    ("grpo-format", "cot-sft"),
 )
 
 
-def ordering_lines(results: dict, split: str, metric: str = "R@1") -> list[str]:
-    """Each step of the paper's ordering on ``metric``: the seed-paired difference a - b (signed so that
-    > 0 means a is better), mean ± 95% t-interval, and whether that interval excludes 0.
-
-    Paired by seed because both sides of a pair share the seed's evaluation draws, so the draw-to-draw
-    noise they share cancels.
-    """
+def comparison_lines(results: dict, split: str, judge: str, metric: str) -> list[str]:
     rows = results["variants"]
-    sign = 1.0 if HIGHER_IS_BETTER[metric] else -1.0
     lines = []
-    for a, b in ORDERING_CHECKS:
-        value_a = {row["seed"]: row[metric] for row in rows[a]["splits"].get(split, [])}
-        value_b = {row["seed"]: row[metric] for row in rows[b]["splits"].get(split, [])}
-        seeds = sorted(value_a.keys() & value_b.keys())
-        if len(seeds) < 2:
+    for a, b in COMPARISONS:
+        if a not in rows or b not in rows:
             continue
-        mean, half = t_interval([sign * (value_a[seed] - value_b[seed]) for seed in seeds])
-        if mean - half > 0:
-            verdict = "better (interval above 0)"
-        elif mean + half < 0:
-            verdict = "WORSE (interval below 0)"
-        else:
-            verdict = "not resolved (interval spans 0)"
-        label_a, label_b = rows[a]["label"], rows[b]["label"]
-        lines.append(f"- {split}, {metric}: {label_a} vs {label_b}: {mean:+.3f}±{half:.3f} -> {verdict}")
+        diffs = paired(rows[a]["splits"].get(split, {}).get(judge, []), rows[b]["splits"].get(split, {}).get(judge, []),
+                       metric)  # fmt: skip
+        if len(diffs) < 2:
+            continue
+        text = verdict(diffs, HIGHER_IS_BETTER[metric])
+        base = [r[metric] for r in rows[b]["splits"][split][judge]]
+        relative = ""
+        if metric == "R@1" and base and np.mean(base) > 0:
+            relative = f" (relative {np.mean(diffs) / np.mean(base):+.0%})"
+        lines.append(f"- {split}, {judge}, {metric}: {rows[a]['label']} vs {rows[b]['label']}: {text}{relative}")
+    return lines
+
+
+def validation_lines(results: dict) -> list[str]:
+    """GRPO's own reward components on the fixed validation prompts: start (SFT) and end, per arm."""
+    lines = [
+        "| Method | strict format: SFT → GRPO | motion + semantic (raw cos): SFT → GRPO | gain (seed-paired) |",
+        "|---|---|---|---|",
+    ]
+    for name, points in results["validation"].items():
+        if not points:
+            continue
+        label = results["variants"][name]["label"]
+        fmt = f"{_cell([p['start']['format'] for p in points])} → {_cell([p['end']['format'] for p in points])}"
+        start, end = [p["start"]["similarity"] for p in points], [p["end"]["similarity"] for p in points]
+        gain = verdict([e - s for s, e in zip(start, end, strict=True)])
+        lines.append(f"| {label} | {fmt} | {_cell(start)} → {_cell(end)} | {gain} |")
+    both, fmt_only = results["validation"].get("grpo-both", []), results["validation"].get("grpo-format", [])
+    end_both = {p["seed"]: p["end"]["similarity"] for p in both}
+    end_fmt = {p["seed"]: p["end"]["similarity"] for p in fmt_only}
+    shared = sorted(end_both.keys() & end_fmt.keys())
+    if len(shared) >= 2:
+        lines += ["", f"- validation similarity at the end, + both rewards vs + format reward only: "
+                  f"{verdict([end_both[s] - end_fmt[s] for s in shared])}"]  # fmt: skip
     return lines
 
 
 def tables(results: dict) -> str:
-    seeds = max((len(v) for r in results["variants"].values() for v in r["splits"].values()), default=0)
+    seeds = max(
+        (len(rows) for v in results["variants"].values() for split in v["splits"].values() for rows in split.values()),
+        default=0,
+    )
     lines = []
-    for split in SPLITS:
-        title = "test" if split == "test" else "test_heldout (held-out action compositions)"
-        lines += [
-            f"### {title}",
-            "",
-            "| Method | R@1 ↑ | R@2 ↑ | R@3 ↑ | FID ↓ | MM-Dist ↓ | Diversity → | Motion sim. ↑ | Well-formed "
-            "| Seeds |",
-            "|---|---|---|---|---|---|---|---|---|---|",
-        ]
-        real = results["real"].get(split)
-        if real:
-            lines.append("| Real | " + " | ".join(f"{real[m]:.3f}" for m in METRICS) + " | 1.000 | - | - |")
-        for variant in results["variants"].values():
-            rows = variant["splits"].get(split, [])
-            cells = [_cell([r[m] for r in rows]) for m in (*METRICS, "motion_sim", "well_formed")]
-            lines.append(f"| {variant['label']} | " + " | ".join(cells) + f" | {len(rows)} |")
-        lines.append("")
+    for judge, (_, folder, what) in JUDGES.items():
+        for split in SPLITS:
+            title = "test" if split == "test" else "test_heldout (held-out action compositions)"
+            lines += [
+                f"### {title}, judged by the {what} (`{folder}/`)",
+                "",
+                "| Method | R@1 ↑ | R@2 ↑ | R@3 ↑ | FID ↓ | MM-Dist ↓ | Diversity → | Motion sim. ↑ | Well-formed "
+                "| Seeds |",
+                "|---|---|---|---|---|---|---|---|---|---|",
+            ]
+            for name, label in (("real", "Real"), ("ceiling", "Ceiling (decoded ground-truth codes)")):
+                row = results["reference"].get(name, {}).get(split, {}).get(judge)
+                if row:
+                    sim = f"{row['motion_sim']:.3f}" if "motion_sim" in row else "1.000"
+                    lines.append(f"| {label} | " + " | ".join(f"{row[m]:.3f}" for m in METRICS) + f" | {sim} | - | - |")
+            for variant in results["variants"].values():
+                rows = variant["splits"].get(split, {}).get(judge, [])
+                cells = [_cell([r[m] for r in rows]) for m in (*METRICS, "motion_sim", "well_formed")]
+                lines.append(f"| {variant['label']} | " + " | ".join(cells) + f" | {len(rows)} |")
+            lines.append("")
     lines += [
-        "The paper's ordering (no-CoT < CoT-only < single rewards < both), step by step: seed-paired "
-        "difference (> 0: the first is better), mean ± 95% t-interval:",
+        "### GRPO's validation reward (fixed validation prompts, 4 samples each at T = 1.0, reward encoder)",
+        "",
+        *validation_lines(results),
+        "",
+        "### Seed-paired differences (> 0: the first is better), mean ± 95% t-interval",
         "",
     ]
-    for split in SPLITS:
-        lines += ordering_lines(results, split, "R@1") + ordering_lines(results, split, "FID")
-    trend_rows = [(v["label"], v["reward_trend"]) for v in results["variants"].values() if v.get("reward_trend")]
-    if trend_rows:
-        lines += [
-            "",
-            "GRPO training reward (its own reward, mean of verl's critic/score/mean over the first and the last "
-            "5 steps; seed-paired change, mean ± 95% t-interval):",
-            "",
-            "| Method | first 5 steps | last 5 steps | change |",
-            "|---|---|---|---|",
-        ]
-        for label, trend in trend_rows:
-            first, last = [t["first"] for t in trend], [t["last"] for t in trend]
-            change = _cell([b - a for a, b in zip(first, last, strict=True)])
-            lines.append(f"| {label} | {_cell(first)} | {_cell(last)} | {change} |")
-    lines += ["", f"Mean ± 95% t-interval over {seeds} seeds (per seed: the evaluator's mean over 20 draws)."]
+    for judge in JUDGES:
+        for split in SPLITS:
+            lines += comparison_lines(results, split, judge, "R@1") + comparison_lines(results, split, judge, "FID")
+    lines += ["", f"Mean ± 95% t-interval over {seeds} seeds (per seed: the judge's mean over 20 draws)."]
     return "\n".join(lines) + "\n"
 
 
@@ -359,22 +458,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--run", type=Path, default=Path("runs/quickstart"), help="a finished quickstart run")
     parser.add_argument("--out", type=Path, default=Path("runs/ablation"), help="output folder")
-    parser.add_argument("--seeds", type=int, default=3, help="replications (default 3)")
-    parser.add_argument("--grpo-steps", type=int, default=None, help="GRPO steps per run (default: the run's)")
-    parser.add_argument("--sft-steps", type=int, default=None, help="no-CoT SFT steps (default: the CoT-SFT's)")
+    parser.add_argument("--seeds", type=int, default=5, help="replications (default 5)")
+    parser.add_argument("--grpo-steps", type=int, default=QuickstartConfig.grpo_steps, help="GRPO steps per run")
+    parser.add_argument("--sft-epochs", type=float, default=QuickstartConfig.sft_epochs, help="SFT epochs")
+    parser.add_argument("--samples", type=int, default=2, help="generations per caption (default 2)")
+    parser.add_argument("--arms", default=",".join(BY_NAME), help="comma-separated variants (default: all)")
     parser.add_argument("--report-only", action="store_true", help="only rebuild the tables from what is done")
     args = parser.parse_args(argv)
     try:
-        # The same budgets as the run's own CoT-SFT and GRPO, unless asked otherwise.
-        sft_steps = args.sft_steps or trained_steps(args.run / "sft-ckpt") or QuickstartConfig.sft_steps
-        grpo_steps = args.grpo_steps or trained_steps(args.run / "grpo-ckpt") or QuickstartConfig.grpo_steps
-        config = AblationConfig(args.run, args.out, args.seeds, sft_steps=sft_steps, grpo_steps=grpo_steps)
+        config = AblationConfig(args.run, args.out, args.seeds, sft_epochs=args.sft_epochs, grpo_steps=args.grpo_steps,
+                                samples=args.samples, arms=tuple(a for a in args.arms.split(",") if a))  # fmt: skip
         if not args.report_only:
             run_stages(build_stages(config), config.out)
         results = collect(config)
     except UserError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    config.out.mkdir(parents=True, exist_ok=True)
     (config.out / "ablation.json").write_text(json.dumps(results, indent=2))
     text = tables(results)
     (config.out / "ablation.md").write_text(text)

@@ -16,7 +16,8 @@ def test_stages_follow_the_data_flow():
     # each stage comes after the ones whose outputs it reads
     order = [
         ("data", "vq"), ("vq", "codes"), ("codes", "sft-data"), ("cot", "sft-data"), ("sft", "grpo"),
-        ("retrieval", "grpo"), ("evaluator", "eval-real"), ("grpo", "generate-grpo"),
+        ("retrieval", "grpo"), ("judge", "eval-real"), ("retrieval", "eval-real"), ("cot", "llm"),
+        ("rl-data", "grpo"), ("grpo", "generate-grpo"),
         ("generate-grpo", "eval-grpo"), ("eval-grpo", "report"),
     ]  # fmt: skip
     for before, after in order:
@@ -28,6 +29,51 @@ def test_too_few_clips_is_a_user_error(capsys):
         QuickstartConfig(n_clips=100)
     assert main(["quickstart", "--clips", "100", "--out", "unused"]) == 2
     assert "--clips must be >= 400" in capsys.readouterr().err
+
+
+def test_budget_checks_are_user_errors():
+    with pytest.raises(UserError, match="multiple of the optimiser steps"):
+        QuickstartConfig(grpo_prompts_per_step=10, grpo_updates_per_step=4)
+    with pytest.raises(UserError, match="--sft-epochs"):
+        QuickstartConfig(sft_epochs=0)
+    with pytest.raises(UserError, match="--cot"):
+        QuickstartConfig(cot_mode="llm")
+
+
+def test_sft_steps_follow_epochs_and_rows(tmp_path):
+    import pandas as pd
+
+    from motion_r1_verl.quickstart import sft_steps_for
+
+    pd.DataFrame({"messages": [[{"role": "user", "content": str(i)}] for i in range(100)]}).to_parquet(
+        tmp_path / "train.parquet"
+    )
+    assert sft_steps_for(tmp_path, 2.0, 16) == 13  # ceil(200 / 16)
+    assert sft_steps_for(tmp_path, 0.01, 16) == 1
+
+
+def test_validation_gain_reads_verls_validation_points(tmp_path):
+    import json
+
+    from motion_r1_verl.quickstart_report import plot_validation, validation_curve, validation_gain
+
+    metrics = tmp_path / "metrics.jsonl"
+    rows = []
+    for step, (fmt, motion, semantic) in enumerate([(0.9, 0.8, 0.7), (0.95, 0.85, 0.75)]):
+        data = {f"val-aux/motion_r1/{k}/mean@4": v for k, v in (("format", fmt), ("motion", motion),
+                                                                 ("semantic", semantic))}  # fmt: skip
+        data["actor/pg_loss"] = 0.1
+        rows.append(json.dumps({"step": step * 5, "data": data}))
+    metrics.write_text("\n".join(rows) + "\n")
+    points = validation_curve(metrics)
+    assert [p["step"] for p in points] == [0, 5]
+    assert points[0]["similarity_all"] == pytest.approx(2 * (0.8 + 0.7) - 2)
+    assert points[0]["similarity"] == pytest.approx(2 * 0.8 / 0.9 - 1 + 2 * 0.7 / 0.9 - 1)
+    line = validation_gain(metrics)
+    assert "(+0.035)" in line and "0.900 -> 0.950" in line
+    png = plot_validation(points, tmp_path / "validation.png")
+    assert png.stat().st_size > 1000
+    assert "no validation points" in validation_gain(tmp_path / "absent.jsonl")
 
 
 def test_motionless_stand_in_has_no_velocity(tmp_path):

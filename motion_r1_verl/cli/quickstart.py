@@ -37,10 +37,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--retrieval-epochs",
         type=int,
         default=QuickstartConfig.retrieval_epochs,
-        help="epochs of the reward encoder and the held-out evaluator (default %(default)s)",
+        help="epochs of the reward's text-motion encoder (default %(default)s)",
     )
     parser.add_argument(
-        "--sft-steps", type=int, default=QuickstartConfig.sft_steps, help="verl SFT steps (default %(default)s)"
+        "--cot",
+        choices=("rules", "oracle"),
+        default=QuickstartConfig.cot_mode,
+        help="chain of thought from the caption alone (rules, default) or with the synthetic ground truth's "
+        "timings and counts (oracle)",
+    )
+    parser.add_argument(
+        "--sft-epochs",
+        type=float,
+        default=QuickstartConfig.sft_epochs,
+        help="verl SFT passes over the training rows (default %(default)s)",
     )
     parser.add_argument(
         "--grpo-steps", type=int, default=QuickstartConfig.grpo_steps, help="verl GRPO steps (default %(default)s)"
@@ -61,7 +71,8 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         vq_minutes=args.vq_minutes,
         retrieval_epochs=args.retrieval_epochs,
-        sft_steps=args.sft_steps,
+        cot_mode=args.cot,
+        sft_epochs=args.sft_epochs,
         grpo_steps=args.grpo_steps,
     )
     try:

@@ -171,8 +171,8 @@ def format_report(diagnosis, every: int = 1, examples: bool = False) -> str:
     kl = "; ppo_kl, kl_loss, entropy, clip = verl's actor/ppo_kl, actor/kl_loss, actor/entropy, actor/pg_clipfrac"
     lines += [
         "  format = strict-format rate (mean 0/1 format reward); parse = share with a well-formed motion span",
-        "  motion, seman = mean reward (1+cos)/2 over all responses (0 without a span); "
-        "cos_m, cos_s = raw cosine 2x-1 over responses with a span",
+        "  motion, seman = mean reward (1+cos)/2 over all responses (0 when the format fails); "
+        "cos_m, cos_s = raw cosine 2x-1 over responses whose similarities were paid (format held)",
         "  codes = mean motion codes; grp_std = mean within-group score std; "
         "zero_var = share of groups whose samples all scored the same (no GRPO signal)",
         f"  len = mean response tokens; trunc = share with len >= {limit}" + (kl if trainer else ""),

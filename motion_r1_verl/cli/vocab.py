@@ -64,7 +64,14 @@ def _tiny(args: argparse.Namespace) -> int:
 
             raise UserError(f"--texts {path} not found")
         texts += [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    config = TinyLLMConfig(vocab_size=args.vocab_size, num_layers=args.layers, seed=args.seed)
+    shape = {"vocab_size": args.vocab_size, "seed": args.seed}
+    if args.layers is not None:
+        shape["num_layers"] = args.layers
+    if args.heads is not None:
+        shape.update(num_attention_heads=args.heads, hidden_size=args.heads * TinyLLMConfig.head_dim)
+    if args.intermediate_size is not None:
+        shape["intermediate_size"] = args.intermediate_size
+    config = TinyLLMConfig(**shape)
     out = make_tiny_llm(args.out, texts, config, overwrite=args.overwrite)
     print(f"wrote {out} (tokenizer trained on {len(texts)} dataset texts + built-in fallback texts)")
     return 0
@@ -172,7 +179,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--cot", default=None, help="cot.jsonl whose think/plan text the tokenizer also learns")
     p.add_argument("--texts", default=None, help="extra text file, one training text per line")
     p.add_argument("--vocab-size", type=int, default=1024, help="target BPE vocabulary size (default 1024)")
-    p.add_argument("--layers", type=int, default=2, help="transformer layers (default 2)")
+    p.add_argument("--layers", type=int, default=None, help="transformer layers (default: TinyLLMConfig's)")
+    p.add_argument("--heads", type=int, default=None, help="attention heads of width 64; hidden size = 64 x heads")
+    p.add_argument("--intermediate-size", type=int, default=None, help="MLP width (default: TinyLLMConfig's)")
     p.add_argument("--seed", type=int, default=0, help="weight init seed")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out folder")
     p.set_defaults(func=_tiny)

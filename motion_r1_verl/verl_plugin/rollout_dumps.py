@@ -93,8 +93,8 @@ COLUMNS = {
     "parse_ok": "share of responses with a well-formed motion span (all the similarities need)",
     "motion": "mean motion reward (1+cos)/2 over all responses (0 where no span parsed)",
     "semantic": "mean semantic reward (1+cos)/2 over all responses (0 where no span parsed)",
-    "motion_cos": "mean raw cosine 2*motion-1, over responses with a well-formed motion span",
-    "semantic_cos": "mean raw cosine 2*semantic-1, over responses with a well-formed motion span",
+    "motion_cos": "mean raw cosine 2*motion-1, over responses whose similarities were paid (format held)",
+    "semantic_cos": "mean raw cosine 2*semantic-1, over responses whose similarities were paid (format held)",
     "motion_len": "mean number of motion codes in the span",
     "score": "mean score (the reward GRPO sees)",
     "group_score_std": "mean within-group std of the score",
@@ -305,8 +305,11 @@ def _number(value: Any) -> float | None:
 def _reward_extra(row: dict[str, Any]) -> dict[str, Any]:
     """A reward-dump line's reward extra keys, plus the raw cosines where a motion span was parsed."""
     extra = {k: v for k, v in row.items() if k not in _DUMP_FIELDS}
-    if extra.get("parse_ok"):
-        motion, semantic = _number(extra.get("motion")), _number(extra.get("semantic"))
+    motion, semantic = _number(extra.get("motion")), _number(extra.get("semantic"))
+    # The reward pays similarities only when the format holds (format_gate, its default): a malformed
+    # response's 0 is no similarity. An ungated run pays them for any parsed span (then they are > 0).
+    paid = bool(extra.get("format")) or (motion is not None and motion > 0)
+    if extra.get("parse_ok") and paid:
         if motion is not None:
             extra["motion_cos"] = 2.0 * motion - 1.0
         if semantic is not None and extra.get("reason") != "no caption":

@@ -1,4 +1,4 @@
-"""bench/ablation.py without training: its stage plan, its statistics and its verdicts on the paper's ordering."""
+"""bench/ablation.py without training: its stage plan, its statistics and its seed-paired verdicts."""
 
 import json
 import math
@@ -6,16 +6,18 @@ import math
 import pytest
 
 from bench.ablation import (
+    JUDGES,
     NEEDED_STAGES,
     SPLITS,
     VARIANTS,
     AblationConfig,
     build_stages,
+    comparison_lines,
     main,
-    ordering_lines,
-    reward_trend,
     t_interval,
     tables,
+    validation_lines,
+    verdict,
 )
 from motion_r1_verl.errors import UserError
 from motion_r1_verl.pipeline import marker_path
@@ -32,7 +34,7 @@ def _finished_run(tmp_path):
 def test_unfinished_run_is_refused_with_the_missing_stages(tmp_path, capsys):
     assert main(["--run", str(tmp_path / "run"), "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
-    assert "not a finished quickstart run" in err and "rl-data" in err
+    assert "not a finished quickstart run" in err and "rl-data" in err and "judge" in err
 
 
 def test_one_seed_gives_no_interval(tmp_path):
@@ -40,21 +42,38 @@ def test_one_seed_gives_no_interval(tmp_path):
         AblationConfig(_finished_run(tmp_path), tmp_path / "out", seeds=1)
 
 
+def test_arms_are_checked(tmp_path):
+    run = _finished_run(tmp_path)
+    with pytest.raises(UserError, match="unknown grpo-typo"):
+        AblationConfig(run, tmp_path / "out", arms=("cot-sft", "grpo-typo"))
+    with pytest.raises(UserError, match="cot-sft must be among them"):
+        AblationConfig(run, tmp_path / "out", arms=("grpo-both",))
+
+
 def test_stage_plan_is_seed_major_and_complete(tmp_path):
     stages = build_stages(AblationConfig(_finished_run(tmp_path), tmp_path / "out", seeds=2))
     names = [s.name for s in stages]
     assert len(names) == len(set(names))
-    grpo_variants = [v for v in VARIANTS if v.reward_weights is not None]
-    per_seed = len(grpo_variants) + 2 * len(SPLITS) * len(VARIANTS)
-    assert len(names) == len(SPLITS) + 2 + 2 * per_seed
+    # per split: real, ceiling decode, ceiling eval; the no-CoT parquet; per seed: a tiny LM, then per
+    # variant a training run and a generation + evaluation per split
+    per_seed = 1 + len(VARIANTS) * (1 + 2 * len(SPLITS))
+    assert len(names) == 3 * len(SPLITS) + 1 + 2 * per_seed
     # Every unit of seed 0 comes before any of seed 1, so a stopped run keeps whole replications.
-    last_seed0 = max(i for i, n in enumerate(names) if "-s0" in n)
-    first_seed1 = min(i for i, n in enumerate(names) if "-s1" in n)
+    last_seed0 = max(i for i, n in enumerate(names) if n.endswith("-s0") or "-s0-" in n)
+    first_seed1 = min(i for i, n in enumerate(names) if n.endswith("-s1") or "-s1-" in n)
     assert last_seed0 < first_seed1
-    # A model is trained before it generates, and generates before it is evaluated.
+    # The seed's LM, then its CoT-SFT, before any GRPO arm (which starts from that SFT model).
+    assert names.index("llm-s1") < names.index("train-cot-sft-s1") < names.index("train-grpo-format-s1")
     assert (
         names.index("train-grpo-both-s1") < names.index("gen-grpo-both-s1-test") < names.index("eval-grpo-both-s1-test")
     )
+
+
+def test_a_subset_of_arms_plans_only_those(tmp_path):
+    config = AblationConfig(_finished_run(tmp_path), tmp_path / "out", seeds=2, arms=("cot-sft", "grpo-both"))
+    names = [s.name for s in build_stages(config)]
+    assert "train-grpo-both-s0" in names and "train-cot-sft-s1" in names
+    assert not any("nocot" in n or "grpo-format" in n for n in names)
 
 
 def test_t_interval_matches_the_textbook_value():
@@ -62,6 +81,15 @@ def test_t_interval_matches_the_textbook_value():
     assert mean == pytest.approx(2.0)
     assert half == pytest.approx(4.302653 * 1.0 / math.sqrt(3), rel=1e-6)  # t(0.975, 2) * s / sqrt(n)
     assert math.isnan(t_interval([1.0])[1])
+
+
+def test_verdict_reads_the_interval_and_the_direction():
+    assert verdict([0.10, 0.11, 0.12]).endswith("better (interval above 0)")
+    assert verdict([-0.10, -0.11, -0.12]).endswith("WORSE (interval below 0)")
+    assert verdict([-0.1, 0.1, 0.0]).endswith("not resolved (interval spans 0)")
+    # lower is better (FID): a drop is an improvement
+    assert verdict([-0.10, -0.11], higher_is_better=False).endswith("better (interval above 0)")
+    assert verdict([0.1]) == "fewer than 2 paired seeds"
 
 
 def _results(r1_by_variant):
@@ -73,48 +101,71 @@ def _results(r1_by_variant):
              "motion_sim": 0.5, "well_formed": 1.0}
             for s, v in enumerate(values)
         ]  # fmt: skip
-        variants[variant.name] = {"label": variant.label, "splits": {split: rows for split in SPLITS}}
-    return {"real": {}, "variants": variants}
+        splits = {split: {judge: rows for judge in JUDGES} for split in SPLITS}
+        variants[variant.name] = {"label": variant.label, "splits": splits}
+    return {"reference": {}, "variants": variants, "validation": {}}
 
 
-def test_ordering_verdicts_use_seed_paired_differences():
+def test_comparisons_use_seed_paired_differences():
     results = _results(
         {
-            "nocot-sft": [0.10, 0.11],  # the same as CoT-only
-            "cot-sft": [0.10, 0.11],
-            "grpo-semantic": [0.30, 0.31],  # better on every seed
-            "grpo-motion": [0.09, 0.13],  # better on one seed, worse on the other
-            "grpo-both": [0.20, 0.21],  # worse than semantic alone on every seed
+            "cot-sft": [0.10, 0.20, 0.15],
+            "grpo-both": [0.15, 0.26, 0.20],  # +0.05, +0.06, +0.05: paired, clearly better
+            "grpo-format": [0.20, 0.10, 0.15],  # CoT-SFT's values, reordered: no paired difference
         }
     )
-    lines = ordering_lines(results, "test", "R@1")
-    assert len(lines) == 5
-    assert "CoT-SFT only vs No-CoT SFT: +0.000±0.000 -> not resolved" in lines[0]
-    assert "+ semantic reward vs CoT-SFT only: +0.200±0.000 -> better (interval above 0)" in lines[1]
-    assert "+ motion reward vs CoT-SFT only: +0.005±" in lines[2] and "not resolved" in lines[2]
-    assert "+ both rewards vs + semantic reward: -0.100±0.000 -> WORSE" in lines[3]
+    lines = comparison_lines(results, "test", "judge", "R@1")
+    both_vs_sft = next(line for line in lines if "+ both rewards vs CoT-SFT only" in line)
+    assert "+0.053±0.014" in both_vs_sft and "better (interval above 0)" in both_vs_sft
+    assert "(relative +36%)" in both_vs_sft  # 0.0533 / mean(0.10, 0.20, 0.15)
+    fmt_vs_sft = next(line for line in lines if "+ format reward only vs CoT-SFT only" in line)
+    assert "+0.000±" in fmt_vs_sft and "not resolved" in fmt_vs_sft
     # FID is lower-is-better: the same runs (FID = 1 - R@1) get the same verdicts.
-    fid = ordering_lines(results, "test", "FID")
-    assert [line.split("->")[1] for line in fid] == [line.split("->")[1] for line in lines]
+    fid = comparison_lines(results, "test", "judge", "FID")
+
+    def words(text):
+        return text.split("->")[1].split(" (relative")[0]
+
+    assert [words(line) for line in fid] == [words(line) for line in lines]
 
 
-def test_ordering_needs_two_shared_seeds():
-    results = _results({"grpo-both": [0.2]})
-    assert not any("+ both rewards vs" in line for line in ordering_lines(results, "test", "R@1"))
+def test_comparisons_skip_arms_not_run():
+    results = _results({})
+    del results["variants"]["grpo-semantic"]
+    lines = comparison_lines(results, "test", "judge", "R@1")
+    assert lines and not any("semantic" in line for line in lines)
 
 
-def test_tables_have_a_row_per_variant_and_split():
+def test_validation_lines_pair_start_and_end_per_seed():
+    def point(fmt, sim):
+        return {"format": fmt, "similarity": sim}
+
+    results = _results({})
+    results["validation"] = {
+        "grpo-both": [
+            {"seed": s, "start": point(0.9, 1.50 + s / 10), "end": point(0.95, 1.55 + s / 10)} for s in range(3)
+        ],  # fmt: skip
+        "grpo-format": [
+            {"seed": s, "start": point(0.9, 1.50 + s / 10), "end": point(0.97, 1.50 + s / 10)} for s in range(3)
+        ],  # fmt: skip
+    }
+    text = "\n".join(validation_lines(results))
+    assert "| + both rewards | 0.900±0.000 → 0.950±0.000 |" in text
+    assert "+0.050±0.000 -> better" in text
+    assert "+ both rewards vs + format reward only: +0.050±0.000 -> better" in text
+
+
+def test_tables_have_a_row_per_variant_split_and_judge():
     text = tables(_results({}))
     for variant in VARIANTS:
-        assert text.count(f"| {variant.label} |") == len(SPLITS)
+        assert text.count(f"| {variant.label} |") == len(SPLITS) * len(JUDGES)
     assert "0.100±0.000" in text and "| 2 |" in text
 
 
-def test_reward_trend_reads_verl_file_logger_lines(tmp_path):
-    path = tmp_path / "metrics.jsonl"
-    lines = [{"step": i + 1, "data": {"critic/score/mean": float(i), "actor/lr": 1e-4}} for i in range(12)]
-    lines.insert(3, {"step": 0, "data": {"val/score": 1.0}})  # a line without the training reward
-    path.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
-    assert reward_trend(path) == (2.0, 9.0)  # mean of 0..4 and of 7..11
-    assert reward_trend(path, window=7) is None  # too few steps for two windows
-    assert reward_trend(tmp_path / "missing.jsonl") is None
+def test_report_only_writes_tables_from_what_is_done(tmp_path):
+    run = _finished_run(tmp_path)
+    out = tmp_path / "out"
+    assert main(["--run", str(run), "--out", str(out), "--seeds", "2", "--report-only"]) == 0
+    results = json.loads((out / "ablation.json").read_text())
+    assert set(results["variants"]) == {v.name for v in VARIANTS}
+    assert "| + both rewards |" in (out / "ablation.md").read_text()
