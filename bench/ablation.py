@@ -25,9 +25,14 @@ GRPO end of the reward's components. Comparisons are seed-paired (the same seed'
 Resumable: every unit (a training run, a generation, an evaluation) leaves a marker in ``OUT/.stages``
 and is skipped on the next call. Units run seed by seed, so a stopped run still has whole replications.
 
-Run (after ``make quickstart``; about 30 minutes per seed on 2 idle cores)::
+Run (after ``make quickstart``; about an hour per seed with every arm on 2 cores)::
 
     .venv/bin/python bench/ablation.py --run runs/quickstart --out runs/ablation --seeds 5
+
+Cheaper designs for a smaller budget: ``--arms cot-sft,grpo-format,grpo-both`` trains only those;
+``--shared-sft`` starts every seed's GRPO from the quickstart's own ``sft-model`` (the seeds then replicate
+GRPO and generation, not SFT); ``--validation-only`` compares the GRPO arms on the validation prompts and
+skips the test generations and judges.
 
 Writes ``OUT/ablation.json`` (every per-seed figure) and ``OUT/ablation.md`` (the tables, printed too).
 """
@@ -97,12 +102,17 @@ class AblationConfig:
     grpo_lr: float = QuickstartConfig.grpo_lr
     arms: tuple[str, ...] = tuple(v.name for v in VARIANTS)  # the variants to train and evaluate
     samples: int = 2  # generations per caption (the evaluation's draws spread over them)
+    # The cheaper designs: every seed's GRPO starts from the quickstart's own SFT model (seeds then vary
+    # GRPO and generation only), and/or the GRPO arms are compared on the validation prompts only.
+    shared_sft: bool = False
+    validation_only: bool = False
 
     def __post_init__(self) -> None:
         unknown = [a for a in self.arms if a not in BY_NAME]
         if unknown:
             raise UserError(f"--arms: unknown {', '.join(unknown)} (choose from {', '.join(BY_NAME)})")
-        if any(BY_NAME[a].reward_weights is not None for a in self.arms) and "cot-sft" not in self.arms:
+        grpo_arms = any(BY_NAME[a].reward_weights is not None for a in self.arms)
+        if grpo_arms and "cot-sft" not in self.arms and not self.shared_sft:
             raise UserError("--arms: the GRPO arms start from the seed's CoT-SFT model, so cot-sft must be among them")
         missing = [s for s in NEEDED_STAGES if not marker_path(self.run, s).exists()]
         if missing:
@@ -124,6 +134,8 @@ def grpo_dir(config: AblationConfig, variant: Variant, seed: int) -> Path:
 
 
 def model_dir(config: AblationConfig, variant: Variant, seed: int) -> Path:
+    if config.shared_sft and variant.name == "cot-sft":
+        return config.run / "sft-model"
     if variant.reward_weights is None:
         return seed_dir(config, seed) / f"{variant.name}-model"
     return grpo_dir(config, variant, seed) / "model"
@@ -181,6 +193,8 @@ def build_stages(config: AblationConfig) -> list[Stage]:
                 f"data.seed={seed}",
                 f"actor_rollout_ref.rollout.seed={seed}",
                 f"trainer.experiment_name=ablation_{variant.name}_s{seed}",
+                # Validation at the SFT start and at the end only: the two points the comparison reads.
+                f"trainer.test_freq={config.grpo_steps}",
             ]
             folder = grpo_dir(config, variant, seed)
             train_grpo(
@@ -215,7 +229,7 @@ def build_stages(config: AblationConfig) -> list[Stage]:
                 out_json = eval_json(config, name, seed, split, judge)
                 gen = None if name == "real" else gen_dir(config, name, seed, split)
                 evaluate_split(run, split, gen, label, out_json, seed=seed or 0, judge=judge)
-            return f"{label} (seed {seed}) on {split}, both judges"
+            return f"{label}{'' if seed is None else f' (seed {seed})'} on {split}, both judges"
 
         return run_eval
 
@@ -240,13 +254,17 @@ def build_stages(config: AblationConfig) -> list[Stage]:
         stages.append(Stage("nocot-sft-data", "build the no-CoT SFT parquet", nocot_data))
     arms = [v for v in VARIANTS if v.name in config.arms]
     for seed in range(config.seeds):
-        stages.append(Stage(f"llm-s{seed}", f"tiny LM, seed {seed}", base_llm(seed)))
+        sft_arms = [v for v in arms if v.reward_weights is None and not (config.shared_sft and v.name == "cot-sft")]
+        if sft_arms:
+            stages.append(Stage(f"llm-s{seed}", f"tiny LM, seed {seed}", base_llm(seed)))
         for variant in arms:
             tag = f"{variant.name}-s{seed}"
-            if variant.reward_weights is None:
-                stages.append(Stage(f"train-{tag}", f"{variant.label}, seed {seed}", sft(variant, seed)))
-            else:
+            if variant.reward_weights is not None:
                 stages.append(Stage(f"train-{tag}", f"GRPO {variant.label}, seed {seed}", grpo(variant, seed)))
+            elif variant in sft_arms:
+                stages.append(Stage(f"train-{tag}", f"{variant.label}, seed {seed}", sft(variant, seed)))
+            if config.validation_only:
+                continue
             for split in SPLITS:
                 stages.append(Stage(f"gen-{tag}-{split}", f"generate {split}", generate(variant, seed, split)))
                 stages.append(
@@ -463,11 +481,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--sft-epochs", type=float, default=QuickstartConfig.sft_epochs, help="SFT epochs")
     parser.add_argument("--samples", type=int, default=2, help="generations per caption (default 2)")
     parser.add_argument("--arms", default=",".join(BY_NAME), help="comma-separated variants (default: all)")
+    parser.add_argument(
+        "--shared-sft",
+        action="store_true",
+        help="every seed's GRPO starts from RUN/sft-model (no SFT per seed: seeds vary GRPO and generation)",
+    )
+    parser.add_argument(
+        "--validation-only",
+        action="store_true",
+        help="train the arms and compare them on the validation prompts only (no test generations, no judges)",
+    )
     parser.add_argument("--report-only", action="store_true", help="only rebuild the tables from what is done")
     args = parser.parse_args(argv)
     try:
-        config = AblationConfig(args.run, args.out, args.seeds, sft_epochs=args.sft_epochs, grpo_steps=args.grpo_steps,
-                                samples=args.samples, arms=tuple(a for a in args.arms.split(",") if a))  # fmt: skip
+        config = AblationConfig(
+            args.run,
+            args.out,
+            args.seeds,
+            sft_epochs=args.sft_epochs,
+            grpo_steps=args.grpo_steps,
+            samples=args.samples,
+            shared_sft=args.shared_sft,
+            validation_only=args.validation_only,
+            arms=tuple(a for a in args.arms.split(",") if a),
+        )
         if not args.report_only:
             run_stages(build_stages(config), config.out)
         results = collect(config)

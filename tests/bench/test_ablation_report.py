@@ -169,3 +169,23 @@ def test_report_only_writes_tables_from_what_is_done(tmp_path):
     results = json.loads((out / "ablation.json").read_text())
     assert set(results["variants"]) == {v.name for v in VARIANTS}
     assert "| + both rewards |" in (out / "ablation.md").read_text()
+
+
+def test_shared_sft_validation_only_trains_grpo_arms_from_the_quickstart_model(tmp_path):
+    from bench.ablation import BY_NAME, model_dir
+
+    config = AblationConfig(
+        _finished_run(tmp_path),
+        tmp_path / "out",
+        seeds=3,
+        arms=("grpo-format", "grpo-both"),
+        shared_sft=True,
+        validation_only=True,
+    )
+    names = [s.name for s in build_stages(config)]
+    # no tiny LM, no SFT, no test generations: one GRPO run per arm and seed (plus the reference rows)
+    assert [n for n in names if n.startswith("train-")] == [
+        f"train-{arm}-s{seed}" for seed in range(3) for arm in ("grpo-format", "grpo-both")
+    ]
+    assert not any(n.startswith(("llm-", "gen-grpo", "eval-grpo")) for n in names)
+    assert model_dir(config, BY_NAME["cot-sft"], 2) == config.run / "sft-model"
