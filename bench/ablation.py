@@ -436,12 +436,13 @@ def tables(results: dict) -> str:
         (len(rows) for v in results["variants"].values() for split in v["splits"].values() for rows in split.values()),
         default=0,
     )
+    seeds = max(seeds, max((len(points) for points in results["validation"].values()), default=0))
     lines = []
     for judge, (_, folder, what) in JUDGES.items():
         for split in SPLITS:
             title = "test" if split == "test" else "test_heldout (held-out action compositions)"
             lines += [
-                f"### {title}, judged by the {what} (`{folder}/`)",
+                f"### {title}, judged by {what} (`{folder}/`)",
                 "",
                 "| Method | R@1 ↑ | R@2 ↑ | R@3 ↑ | FID ↓ | MM-Dist ↓ | Diversity → | Motion sim. ↑ | Well-formed "
                 "| Seeds |",
