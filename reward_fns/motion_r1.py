@@ -14,7 +14,9 @@ Per response (``solution_str``) it returns a dict that verl logs key by key::
      "format": 1.0|0.0,       # exactly <think>..</think><output>..</output><Motion>..</Motion>, allowed length
      "motion": [0, 1],        # (1 + cos)/2 of motion-encoder embeddings: generated vs ground-truth motion
      "semantic": [0, 1],      # (1 + cos)/2: generated motion embedding vs the caption's text embedding
-                              # (both 0 when the format fails: format_gate, the default)
+                              # (both 0 when the format fails: format_gate, the default; both measured
+                              # whenever the checkpoints are given, also at weight 0, so a format-only
+                              # run still shows what its motions are worth)
      "parse_ok": bool,        # a well-formed motion span was found (motion/semantic need only this)
      "motion_len": int,       # number of motion codes in the span (one code = 4 frames)
      "reason": str}           # "ok" or the first problem, one of REASONS (counted: reason_counts())
@@ -94,7 +96,9 @@ class RewardConfig:
         vq_ckpt: VQ-VAE checkpoint folder (``motion-r1 vq train --out``); decodes codes to motion.
         retrieval_ckpt: text-motion model folder (``motion-r1 retrieval train --out``); embeds motion/text.
         device: ``cpu``/``cuda``/``cuda:1``; empty = CUDA when the process has one, else CPU.
-        w_format, w_motion, w_semantic: weights of the components in ``score`` (>= 0).
+        w_format, w_motion, w_semantic: weights of the components in ``score`` (>= 0). A weight only
+            decides what is paid: with both checkpoints given, ``motion`` and ``semantic`` are measured and
+            reported at weight 0 too (a format-only arm of an ablation stays comparable).
         with_output: require the ``<output>plan</output>`` block (Motion-R1 as trained here); False is the
             paper's ``<think>..</think><Motion>..</Motion>`` variant.
         format_gate: pay the similarities only when the format holds (default). Without the gate a
@@ -164,7 +168,8 @@ class RewardConfig:
 
     @property
     def uses_models(self) -> bool:
-        return bool(self.w_motion or self.w_semantic)
+        """Load the codec and the encoders: to pay a similarity, or to report it when the checkpoints are given."""
+        return bool(self.w_motion or self.w_semantic or (self.vq_ckpt and self.retrieval_ckpt))
 
 
 _CONFIGS: dict[tuple, RewardConfig] = {}

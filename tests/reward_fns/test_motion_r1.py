@@ -131,6 +131,17 @@ def test_format_only_reward_needs_no_checkpoints():
     assert out["score"] == 1.0 and out["motion"] == 0.0
 
 
+def test_zero_weights_still_report_the_similarities_they_do_not_pay(reward_kwargs):
+    """A format-only arm with checkpoints: the similarities are measured (comparable to the paid arms), unpaid."""
+    text = response([7, 7, 1, 2, 30, 31, 0, 5, 5, 9, 11])
+    paid = compute_score("motion_r1", text, GT, CAPTION, **reward_kwargs)
+    unpaid = compute_score("motion_r1", text, GT, CAPTION, **reward_kwargs, w_motion=0, w_semantic=0)
+    assert unpaid["score"] == 1.0 == unpaid["format"]
+    assert 0.0 < unpaid["motion"] < 1.0 and 0.0 < unpaid["semantic"] < 1.0
+    assert unpaid["motion"] == pytest.approx(paid["motion"], abs=1e-6)
+    assert unpaid["semantic"] == pytest.approx(paid["semantic"], abs=1e-6)
+
+
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
