@@ -35,7 +35,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "reward_fns"))
 
-from motion_r1_verl.response_format import format_response  # noqa: E402
+from motion_r1_verl.protocol import format_response  # noqa: E402
 from reward_fns.motion_r1 import REASONS, compute_score, compute_score_async, reason_counts  # noqa: E402
 from reward_fns.scorer import close_local_scorers  # noqa: E402
 

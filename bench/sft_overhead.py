@@ -37,7 +37,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from motion_r1_verl.datasets.sft import SFTBuildConfig, build_sft_dataset
 from motion_r1_verl.datasets.triplets import Triplet
-from motion_r1_verl.response_format import motion_tokens
+from motion_r1_verl.protocol import motion_tokens
 from tokenizer_ext import ExtendConfig, extend_vocab
 from tokenizer_ext.tiny_llm import make_tiny_llm
 

@@ -18,7 +18,7 @@ Per response (``solution_str``) it returns a dict that verl logs key by key::
                               # whenever the checkpoints are given, also at weight 0, so a format-only
                               # run still shows what its motions are worth)
      "parse_ok": bool,        # a well-formed motion span was found (motion/semantic need only this)
-     "motion_len": int,       # number of motion codes in the span (one code = 4 frames)
+     "motion_len": int,       # number of motion codes in the span (one code = the codec's frames_per_code)
      "reason": str}           # "ok" or the first problem, one of REASONS (counted: reason_counts())
 
 Inputs (rows of the RL parquet, ``motion_r1_verl.datasets.rl``): ``ground_truth`` is
@@ -47,14 +47,8 @@ from typing import Any
 import numpy as np
 
 from motion_r1_verl.errors import UserError
-from reward_fns.format import (
-    DEFAULT_MAX_CODES,
-    DEFAULT_MIN_CODES,
-    FORMAT_REASONS,
-    ParsedResponse,
-    check_format,
-    format_reward,
-)
+from motion_r1_verl.protocol import DEFAULT_FRAMES_PER_CODE, FORMAT_REASONS, code_limits
+from reward_fns.format import ParsedResponse, check_format, format_reward
 from reward_fns.scorer import (
     DEFAULT_MAX_BATCH,
     DEFAULT_RAY_ACTOR_NAME,
@@ -104,7 +98,9 @@ class RewardConfig:
         format_gate: pay the similarities only when the format holds (default). Without the gate a
             malformed response still earns similarity for any motion span in it, and once the format is
             learnt the group-normalised advantage is the same either way.
-        min_codes, max_codes: allowed motion span length in codes (default 10..49 = 40..196 frames).
+        min_codes, max_codes: allowed motion span length in codes; 0 (default) = the dataset's clip lengths,
+            40..196 frames, in codes of the loaded codec (10..49 at T2M-GPT's 4 frames per code; without a
+            codec, a format-only reward, 4 frames per code).
         scorer: ``local`` (models in this process; CPU runs and tests) or ``ray`` (one named actor per job).
         max_batch, wait_ms: dynamic batching of the scorer.
         ray_actor_name, ray_num_gpus, ray_num_cpus: the named Ray scorer actor and its resources.
@@ -119,8 +115,8 @@ class RewardConfig:
     w_semantic: float = 1.0
     with_output: bool = True
     format_gate: bool = True
-    min_codes: int = DEFAULT_MIN_CODES
-    max_codes: int = DEFAULT_MAX_CODES
+    min_codes: int = 0
+    max_codes: int = 0
     scorer: str = "local"
     max_batch: int = DEFAULT_MAX_BATCH
     wait_ms: float = DEFAULT_WAIT_MS
@@ -133,9 +129,14 @@ class RewardConfig:
         for name in ("w_format", "w_motion", "w_semantic"):
             if float(getattr(self, name)) < 0:
                 raise UserError(f"reward_kwargs.{name} must be >= 0, got {getattr(self, name)}")
-        if not 1 <= self.min_codes <= self.max_codes:
+        if (
+            self.min_codes < 0
+            or self.max_codes < 0
+            or (self.min_codes and self.max_codes and self.min_codes > self.max_codes)
+        ):
             raise UserError(
-                f"reward_kwargs.min_codes/max_codes must satisfy 1 <= min <= max, got {self.min_codes}/{self.max_codes}"
+                "reward_kwargs.min_codes/max_codes must satisfy 1 <= min <= max (0 = from the codec), "
+                f"got {self.min_codes}/{self.max_codes}"
             )
         if self.scorer not in SCORERS:
             raise UserError(f"reward_kwargs.scorer must be one of {SCORERS}, got {self.scorer!r}")
@@ -165,6 +166,11 @@ class RewardConfig:
             else:
                 typed[key] = str(value)
         return cls(**typed)
+
+    def code_limits(self, frames_per_code: int) -> tuple[int, int]:
+        """(min_codes, max_codes) with 0 replaced by the clip-length limits at ``frames_per_code``."""
+        low, high = code_limits(frames_per_code)
+        return self.min_codes or low, self.max_codes or high
 
     @property
     def uses_models(self) -> bool:
@@ -303,8 +309,9 @@ def _prepare(solution_str, ground_truth, extra_info, reward_kwargs):
     if isinstance(gt, str):
         logger.debug("bad ground truth %r: %s", ground_truth, gt)
         return _result(0, 0, 0, 0, None, "bad ground truth"), cfg, None, None, None, None
+    min_codes, max_codes = cfg.code_limits(scorer.frames_per_code if scorer is not None else DEFAULT_FRAMES_PER_CODE)
     parsed = check_format(
-        solution_str, codebook_size, with_output=cfg.with_output, min_codes=cfg.min_codes, max_codes=cfg.max_codes
+        solution_str, codebook_size, with_output=cfg.with_output, min_codes=min_codes, max_codes=max_codes
     )
     caption = _caption(extra_info)
     reason = parsed.reason

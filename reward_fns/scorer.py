@@ -135,8 +135,16 @@ class MotionScorer:
         """Longest code sequence the motion encoder accepts (its ``max_frames`` / frames per code)."""
         return int(self.model.config.max_frames) // int(self.codec.frames_per_code)
 
+    @property
+    def frames_per_code(self) -> int:
+        return int(self.codec.frames_per_code)
+
     def info(self) -> dict:
-        return {"codebook_size": self.codebook_size, "max_codes": self.max_codes}
+        return {
+            "codebook_size": self.codebook_size,
+            "max_codes": self.max_codes,
+            "frames_per_code": self.frames_per_code,
+        }
 
     def _embed_codes(self, seqs: list[tuple[int, ...]]) -> torch.Tensor:
         features = self.codec.decode([np.asarray(s, dtype=np.int64) for s in seqs])
@@ -218,6 +226,10 @@ class BatchingScorer:
     @property
     def max_codes(self) -> int:
         return self.scorer.max_codes
+
+    @property
+    def frames_per_code(self) -> int:
+        return self.scorer.frames_per_code
 
     @property
     def stats(self) -> ScorerStats:
@@ -339,6 +351,7 @@ class RayScorerClient:
         info = ray.get(handle.info.remote())
         self.codebook_size = int(info["codebook_size"])
         self.max_codes = int(info["max_codes"])
+        self.frames_per_code = int(info["frames_per_code"])
 
     def score(self, request: ScoreRequest) -> ScoreResult:
         import ray

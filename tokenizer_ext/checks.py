@@ -9,8 +9,8 @@ from collections.abc import Sequence
 
 from transformers import PreTrainedTokenizerBase
 
-from motion_r1_verl.response_format import codes_to_text, format_response, motion_tokens
-from tokenizer_ext.tokens import new_vocabulary, parse_motion_codes
+from motion_r1_verl.protocol import codes_to_text, format_response, motion_tokens, scan_response
+from tokenizer_ext.tokens import new_vocabulary
 
 
 class VocabCheckError(AssertionError):
@@ -42,9 +42,13 @@ def check_roundtrip(tokenizer: PreTrainedTokenizerBase, codes: Sequence[int]) ->
     ids = tokenizer.encode(text, add_special_tokens=False)
     if len(ids) != len(codes) + 2:
         raise VocabCheckError(f"{len(codes)} codes encoded to {len(ids)} ids, expected {len(codes) + 2}")
-    back = parse_motion_codes(tokenizer.decode(ids, skip_special_tokens=True))
-    if back != [int(c) for c in codes]:
-        raise VocabCheckError(f"round trip changed the codes: {list(codes)[:10]} -> {back and back[:10]}")
+    wanted = [int(c) for c in codes]
+    # The protocol's scanner reads the decoded text; ids beyond the given codes count as out of range.
+    scan = scan_response(tokenizer.decode(ids, skip_special_tokens=True), max(wanted, default=0) + 1)
+    spans = scan.spans
+    if len(spans) != 1 or spans[0].junk or spans[0].out_of_range or list(spans[0].codes) != wanted:
+        back = [list(s.codes[:10]) for s in spans]
+        raise VocabCheckError(f"round trip changed the codes: {wanted[:10]} -> spans {back} ({scan.parse_reason})")
 
 
 def check_embedding_covers(tokenizer: PreTrainedTokenizerBase, embedding_rows: int) -> None:

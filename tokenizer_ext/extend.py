@@ -30,7 +30,7 @@ import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
 from motion_r1_verl.errors import UserError
-from motion_r1_verl.response_format import MOTION_END, MOTION_START, REASONING_TAGS, motion_token, motion_tokens
+from motion_r1_verl.protocol import MOTION_END, MOTION_START, REASONING_TAGS, motion_token, motion_tokens
 from tokenizer_ext.checks import run_checks
 from tokenizer_ext.tokens import add_motion_tokens
 

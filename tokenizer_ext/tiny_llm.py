@@ -24,8 +24,8 @@ import torch
 from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
 from transformers import GenerationConfig, PreTrainedTokenizerFast, Qwen2Config, Qwen2ForCausalLM
 
-from motion_r1_verl.datasets.prompts import SYSTEM_PROMPT
 from motion_r1_verl.errors import UserError
+from motion_r1_verl.protocol import SYSTEM_PROMPT
 
 logger = logging.getLogger(__name__)
 

@@ -1,20 +1,15 @@
-"""Adding the motion tokens and reasoning tags to a tokenizer, and parsing motion spans back.
+"""Adding the motion tokens and reasoning tags to a tokenizer (reading them back is the protocol's scanner).
 
 Tokens are added as NON-special ``AddedToken``s: verl decodes a rollout with
 ``skip_special_tokens=True`` before it calls the reward function, which would silently drop special
 tokens. ``normalized=False`` keeps the tokenizer's normaliser away from the literal spelling.
 """
 
-import re
-
 from tokenizers import AddedToken
 from transformers import PreTrainedTokenizerBase
 
 from motion_r1_verl.errors import UserError
-from motion_r1_verl.response_format import MOTION_END, MOTION_START, REASONING_TAGS, motion_tokens
-
-_MOTION_SPAN = re.compile(re.escape(MOTION_START) + r"((?:<Motion_\d+>)*)" + re.escape(MOTION_END))
-_MOTION_CODE = re.compile(r"<Motion_(\d+)>")
+from motion_r1_verl.protocol import REASONING_TAGS, motion_tokens
 
 
 def new_vocabulary(codebook_size: int) -> list[str]:
@@ -43,15 +38,3 @@ def add_motion_tokens(tokenizer: PreTrainedTokenizerBase, codebook_size: int) ->
         plain = {"special": False, "normalized": False, "single_word": False, "lstrip": False, "rstrip": False}
         tokenizer.add_tokens([AddedToken(t, **plain) for t in missing])
     return missing
-
-
-def parse_motion_codes(text: str) -> list[int] | None:
-    """The codes of the first well-formed ``<Motion>...</Motion>`` span in ``text``; None if there is none.
-
-    >>> parse_motion_codes("<think>x</think><Motion><Motion_3><Motion_1></Motion>")
-    [3, 1]
-    """
-    match = _MOTION_SPAN.search(text)
-    if match is None:
-        return None
-    return [int(c) for c in _MOTION_CODE.findall(match.group(1))]

@@ -8,7 +8,7 @@ import argparse
 import json
 from pathlib import Path
 
-from motion_r1_verl.response_format import REASONING_CHOICES
+from motion_r1_verl.protocol import REASONING_CHOICES
 
 EXTEND_EXAMPLE = """example:
   motion-r1 extend-vocab --base runs/tiny-llm --codebook-size 512 --out runs/tiny-llm-motion

@@ -8,7 +8,7 @@ One row per (clip, caption), in verl's RL layout (as ``verl:examples/data_prepro
      "reward_model": {"style": "rule", "ground_truth": {"id": clip_id, "codes": [int, ...]}},
      "extra_info": {"split": "train", "index": i, "id": clip_id, "caption": caption}}
 
-The prompt is the SFT prompt (``sft.chat_prompt``, same ``SYSTEM_PROMPT``), so the policy starts GRPO
+The prompt is the SFT prompt (``protocol.chat_prompt``, same ``SYSTEM_PROMPT``), so the policy starts GRPO
 on exactly the conversation it was fine-tuned on. ``reward_fns.motion_r1`` reads the ground truth
 (motion id + codes) and ``extra_info["caption"]``. The validation split is made by clip with the same
 rule and seed as the SFT builder, so the same clips are held out in both stages.
@@ -23,10 +23,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from motion_r1_verl.datasets.prompts import SYSTEM_PROMPT
-from motion_r1_verl.datasets.sft import chat_prompt
 from motion_r1_verl.datasets.splits import SplitConfig, build_parquet_splits, split_by_clip
 from motion_r1_verl.datasets.triplets import Triplet
+from motion_r1_verl.protocol import SYSTEM_PROMPT, chat_prompt
 
 DATA_SOURCE = "motion_r1"
 ABILITY = "motion"

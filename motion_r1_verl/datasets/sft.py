@@ -15,16 +15,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from motion_r1_verl.datasets.prompts import SYSTEM_PROMPT, user_prompt
 from motion_r1_verl.datasets.splits import SplitConfig, build_parquet_splits, split_by_clip
 from motion_r1_verl.datasets.triplets import Triplet
 from motion_r1_verl.errors import UserError
-from motion_r1_verl.response_format import REASONING_CHOICES, format_response
-
-
-def chat_prompt(caption: str, system_prompt: str = SYSTEM_PROMPT) -> list[dict[str, str]]:
-    """The prompt turns (system, user) for a caption; the RL builder uses the same ones."""
-    return [{"role": "system", "content": system_prompt}, {"role": "user", "content": user_prompt(caption)}]
+from motion_r1_verl.protocol import REASONING_CHOICES, SYSTEM_PROMPT, chat_prompt, format_response
 
 
 def sft_messages(

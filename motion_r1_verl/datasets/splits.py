@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from motion_r1_verl.datasets.prompts import SYSTEM_PROMPT
 from motion_r1_verl.datasets.triplets import Triplet
 from motion_r1_verl.errors import UserError
+from motion_r1_verl.protocol import SYSTEM_PROMPT
 
 logger = logging.getLogger(__name__)
 

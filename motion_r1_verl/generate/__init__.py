@@ -16,7 +16,6 @@ from motion_r1_verl.generate.generation import (
     resolve_codec,
 )
 from motion_r1_verl.generate.outputs import write_results
-from motion_r1_verl.generate.reasoning import Reasoning, split_reasoning
 from motion_r1_verl.generate.sampler import HFSampler, SamplingSettings, load_sampler
 from motion_r1_verl.generate.split import split_captions
 
@@ -25,13 +24,11 @@ __all__ = [
     "GenerateConfig",
     "GenerationResult",
     "HFSampler",
-    "Reasoning",
     "SamplingSettings",
     "failed_captions",
     "generate_motions",
     "load_sampler",
     "resolve_codec",
     "split_captions",
-    "split_reasoning",
     "write_results",
 ]

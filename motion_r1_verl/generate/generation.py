@@ -29,7 +29,6 @@ import numpy as np
 from tqdm import tqdm
 
 from motion_r1_verl.errors import UserError
-from motion_r1_verl.generate.reasoning import split_reasoning
 from motion_r1_verl.generate.sampler import BACKENDS, Sampler, SamplingSettings, load_sampler
 from motion_r1_verl.motion.constants import FPS
 from motion_r1_verl.vq.hook import decode_texts, get_codec
@@ -193,7 +192,7 @@ def _check_vocab_matches(model_dir: Path, codebook_size: int) -> None:
 
 
 def _result(clip_id, caption, k, n, text, decoded, failed) -> GenerationResult:
-    reasoning = split_reasoning(text)
+    reasoning = decoded.response
     valid, reason = decoded.valid, decoded.reason
     if valid and not (np.isfinite(decoded.features).all() and np.isfinite(decoded.joints).all()):
         valid, reason = False, "decoded motion contains NaN or inf"
@@ -207,7 +206,7 @@ def _result(clip_id, caption, k, n, text, decoded, failed) -> GenerationResult:
         text=text,
         think=reasoning.think,
         plan=reasoning.plan,
-        format_notes=reasoning.notes,
+        format_notes=list(reasoning.notes),
         codes=decoded.codes,
         features=decoded.features if valid else None,
         joints=decoded.joints if valid else None,

@@ -6,7 +6,7 @@ much faster on a GPU. ``backend="auto"`` picks vLLM only when it is importable A
 needs process-wide settings), otherwise transformers.
 
 The prompt is exactly the training prompt: the same (system, user) turns as the SFT/RL rows
-(:func:`motion_r1_verl.datasets.sft.chat_prompt` with ``SYSTEM_PROMPT``), rendered with the model's own
+(:func:`motion_r1_verl.protocol.chat_prompt` with ``SYSTEM_PROMPT``), rendered with the model's own
 chat template plus the assistant generation prompt, tokenised without extra special tokens (as verl does).
 
 Both backends
@@ -30,9 +30,8 @@ from typing import Protocol
 
 import torch
 
-from motion_r1_verl.datasets.sft import chat_prompt
 from motion_r1_verl.errors import UserError
-from motion_r1_verl.response_format import MOTION_END
+from motion_r1_verl.protocol import MOTION_END, chat_prompt
 
 logger = logging.getLogger(__name__)
 

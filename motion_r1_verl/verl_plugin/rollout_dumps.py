@@ -250,7 +250,7 @@ class _TextJudge:
         kwargs = self.config.reward_kwargs
         options: dict[str, Any] = {"with_output": _bool_kwarg(kwargs.get("with_output"), True)}
         for name in ("min_codes", "max_codes"):
-            if as_int(kwargs.get(name)) is not None:
+            if (as_int(kwargs.get(name)) or 0) > 0:  # 0 = the default limits
                 options[name] = int(kwargs[name])
         parsed = check_format(text, self.codebook_size(where), **options)
         return {

@@ -4,7 +4,7 @@
     codes = codec.encode([feats_a, feats_b])                  # list of (T_i/4,) int64
     feats = codec.decode(codes)                               # list of (4 * n_i, 263) float32, raw scale
     text = codec.tokens_to_text(codes[0])                     # "<Motion><Motion_12>...</Motion>"
-    result = codec.text_to_codes(text)                        # ParseResult(valid, codes, reason)
+    result = codec.text_to_codes(text)                        # protocol Response(parse_ok, codes, parse_reason, ...)
 
 Inputs are RAW features (the codec normalises with the statistics stored in the checkpoint) and
 outputs are raw features again.
@@ -29,12 +29,11 @@ import torch
 
 from motion_r1_verl.errors import UserError
 from motion_r1_verl.motion.normalization import Normalizer
-from motion_r1_verl.response_format import codes_to_text
+from motion_r1_verl.protocol import Response, codes_to_text, scan_response
 from motion_r1_verl.vq.checkpoint import load_checkpoint, pick_device
 from motion_r1_verl.vq.config import VQConfig
 from motion_r1_verl.vq.data import pad_batch
 from motion_r1_verl.vq.model import MotionVQVAE
-from motion_r1_verl.vq.parse import ParseResult, parse_motion_text
 
 TailPolicy = Literal["trim", "pad", "error"]
 TAIL_POLICIES = ("trim", "pad", "error")
@@ -175,6 +174,7 @@ class MotionCodec:
         """``[12, 7] -> "<Motion><Motion_12><Motion_7></Motion>"``."""
         return codes_to_text(np.asarray(codes, dtype=np.int64).reshape(-1).tolist())
 
-    def text_to_codes(self, text: str) -> ParseResult:
-        """Codes of the first well-formed motion span of ``text``; never raises (see ``parse.py``)."""
-        return parse_motion_text(text, self.codebook_size)
+    def text_to_codes(self, text: str) -> Response:
+        """The protocol's scan of ``text`` with this codebook: ``.parse_ok``, ``.codes`` of its first well-formed
+        motion span, ``.parse_reason``, the reasoning and the strict verdict; never raises."""
+        return scan_response(text, self.codebook_size)

@@ -27,6 +27,7 @@ import numpy as np
 import torch
 
 from motion_r1_verl.motion.features import joints_from_features
+from motion_r1_verl.protocol import Response
 from motion_r1_verl.vq.checkpoint import pick_device
 from motion_r1_verl.vq.codec import MotionCodec
 
@@ -44,6 +45,8 @@ class DecodeResult:
     """``"ok"`` or why the text could not be decoded (from the parser)."""
     codes: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     """(N,) int64 codes of the chosen span (in-range ids only, also when invalid)."""
+    response: Response | None = None
+    """The protocol's scan of the text (think, plan, notes, strict verdict): one scan serves every reader."""
     features: np.ndarray | None = None
     """(4N, 263) float32 raw features."""
     joints: np.ndarray | None = None
@@ -74,12 +77,12 @@ def decode_texts(
     """Decode many responses with one batched VQ decode; one result per text, in order."""
     codec = get_codec(ckpt_path, device)
     parsed = [codec.text_to_codes(t) for t in texts]
-    ok = [i for i, p in enumerate(parsed) if p.valid]
+    ok = [i for i, p in enumerate(parsed) if p.parse_ok]
     features = codec.decode([parsed[i].codes for i in ok])
-    results = [DecodeResult(valid=False, reason=p.reason, codes=p.codes) for p in parsed]
+    results = [DecodeResult(valid=False, reason=p.parse_reason, codes=p.codes, response=p) for p in parsed]
     for i, feats in zip(ok, features, strict=True):
         joints = joints_from_features(feats).astype(np.float32)
-        results[i] = DecodeResult(True, parsed[i].reason, parsed[i].codes, feats, joints)
+        results[i] = DecodeResult(True, parsed[i].parse_reason, parsed[i].codes, parsed[i], feats, joints)
     return results
 
 

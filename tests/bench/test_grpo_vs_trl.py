@@ -29,7 +29,7 @@ from bench.grpo_vs_trl import (
     verl_prompt_order,
 )
 from motion_r1_verl.errors import UserError
-from motion_r1_verl.response_format import format_response
+from motion_r1_verl.protocol import format_response
 from motion_r1_verl.verl_plugin.run_files import read_metrics
 
 # The quickstart profile as composed for 16 prompts x 8 samples, mini-batches of 4 prompts.

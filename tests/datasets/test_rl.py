@@ -9,12 +9,12 @@ from omegaconf import OmegaConf
 from transformers import AutoTokenizer
 
 from motion_r1_verl.cli.main import main
-from motion_r1_verl.datasets.prompts import SYSTEM_PROMPT
 from motion_r1_verl.datasets.rl import DATA_SOURCE, RLBuildConfig, build_rl_dataset, rl_row, split_rows
-from motion_r1_verl.datasets.sft import SFTBuildConfig, chat_prompt
+from motion_r1_verl.datasets.sft import SFTBuildConfig
 from motion_r1_verl.datasets.sft import split_rows as sft_split_rows
 from motion_r1_verl.datasets.triplets import Triplet
 from motion_r1_verl.errors import UserError
+from motion_r1_verl.protocol import SYSTEM_PROMPT, chat_prompt
 from reward_fns.motion_r1 import parse_ground_truth
 from tokenizer_ext.tiny_llm import make_tiny_llm
 

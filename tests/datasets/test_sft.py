@@ -6,11 +6,10 @@ import pytest
 from omegaconf import OmegaConf
 from transformers import AutoTokenizer
 
-from motion_r1_verl.datasets.prompts import SYSTEM_PROMPT
 from motion_r1_verl.datasets.sft import SFTBuildConfig, build_sft_dataset, sft_messages, split_rows
 from motion_r1_verl.datasets.triplets import Triplet
 from motion_r1_verl.errors import UserError
-from motion_r1_verl.response_format import REASONING_TAGS
+from motion_r1_verl.protocol import REASONING_TAGS, SYSTEM_PROMPT
 from tokenizer_ext.tiny_llm import make_tiny_llm
 from tokenizer_ext.tokens import add_motion_tokens
 

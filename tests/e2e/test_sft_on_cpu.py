@@ -23,11 +23,11 @@ import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from motion_r1_verl.cot.oracle import render_steps
-from motion_r1_verl.datasets.sft import SFTBuildConfig, build_sft_dataset, chat_prompt
+from motion_r1_verl.datasets.sft import SFTBuildConfig, build_sft_dataset
 from motion_r1_verl.datasets.triplets import Triplet
+from motion_r1_verl.protocol import chat_prompt, scan_response
 from tokenizer_ext import ExtendConfig, MotionVocab, extend_vocab
 from tokenizer_ext.tiny_llm import make_tiny_llm
-from tokenizer_ext.tokens import parse_motion_codes
 
 RECIPE = Path(__file__).resolve().parents[2] / "recipes" / "motion_r1"
 CODEBOOK_SIZE = 32
@@ -143,9 +143,8 @@ def test_sft_on_cpu(tmp_path):
         out = model.generate(**prompt, max_new_tokens=200, do_sample=False, eos_token_id=tok.eos_token_id)
     answer = tok.decode(out[0, prompt["input_ids"].shape[1] :], skip_special_tokens=True)
     assert answer.startswith("<think>") and "</think>" in answer, answer
-    codes = parse_motion_codes(answer)
-    assert codes, f"no well-formed <Motion>...</Motion> span in {answer!r}"
-    assert all(0 <= c < CODEBOOK_SIZE for c in codes)
+    scan = scan_response(answer, CODEBOOK_SIZE)  # the reward's reading of the answer
+    assert scan.parse_ok, f"no well-formed <Motion>...</Motion> span in {answer!r}: {scan.parse_reason}"
 
 
 @pytest.mark.parametrize("profile", ["cpu_tiny", "qwen2.5-3b"])

@@ -27,8 +27,7 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 
 from motion_r1_verl.cli.main import main  # noqa: E402
-from motion_r1_verl.datasets.sft import chat_prompt  # noqa: E402
-from motion_r1_verl.response_format import format_response  # noqa: E402
+from motion_r1_verl.protocol import chat_prompt, format_response  # noqa: E402
 
 CODEBOOK_SIZE = 32
 CAPTION = "a person walks forward then waves"

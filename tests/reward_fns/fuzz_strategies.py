@@ -5,7 +5,7 @@ Shared by tests/reward_fns/test_fuzz.py (small, in CI) and bench/reward.py (10,0
 
 from hypothesis import strategies as st
 
-from motion_r1_verl.response_format import MOTION_END, MOTION_START, REASONING_TAGS
+from motion_r1_verl.protocol import MOTION_END, MOTION_START, REASONING_TAGS
 
 TAGS = [*REASONING_TAGS, MOTION_START, MOTION_END, "<Motion_", ">", "<output", "</", "<|im_end|>"]
 code_token = st.builds(

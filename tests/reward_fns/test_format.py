@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from motion_r1_verl.response_format import codes_to_text, format_response
+from motion_r1_verl.protocol import codes_to_text, format_response
 from reward_fns.format import FORMAT_REASONS, check_format, format_reward
 
 K = 32  # codebook size

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from motion_r1_verl.errors import UserError
-from motion_r1_verl.response_format import format_response
+from motion_r1_verl.protocol import format_response
 from reward_fns import motion_r1
 from reward_fns.motion_r1 import (
     REASONS,
@@ -175,3 +175,10 @@ def test_sentinel_is_written_once_per_process(reward_kwargs, tmp_path):
         compute_score("motion_r1", "x", GT, CAPTION, **reward_kwargs, sentinel=str(path))
     assert path.read_text().count("motion_r1 reward ran") == 1
     motion_r1._SENTINELS.discard(str(path))
+
+
+def test_default_span_limits_come_from_the_codec():
+    """0 = the clip lengths (40..196 frames) in codes of the loaded codec; explicit limits are kept."""
+    cfg = RewardConfig()
+    assert cfg.code_limits(4) == (10, 49) and cfg.code_limits(2) == (20, 98)
+    assert RewardConfig(min_codes=3, max_codes=7).code_limits(2) == (3, 7)

@@ -4,7 +4,7 @@ import pytest
 from tokenizers import AddedToken
 from transformers import AutoTokenizer
 
-from motion_r1_verl.response_format import motion_tokens
+from motion_r1_verl.protocol import motion_tokens
 from tokenizer_ext.checks import (
     VocabCheckError,
     check_contiguous_motion_ids,
@@ -14,7 +14,7 @@ from tokenizer_ext.checks import (
     check_single_ids,
     run_checks,
 )
-from tokenizer_ext.tokens import add_motion_tokens, parse_motion_codes
+from tokenizer_ext.tokens import add_motion_tokens
 
 K = 16
 
@@ -69,13 +69,6 @@ def test_roundtrip_detects_a_mismatch(tok):
     # A code beyond the vocabulary is not one token: the check must notice.
     with pytest.raises(VocabCheckError):
         check_roundtrip(tok, [3, K + 5])
-
-
-def test_parse_motion_codes():
-    assert parse_motion_codes("<think>a</think><output>b</output><Motion><Motion_3><Motion_12></Motion>") == [3, 12]
-    assert parse_motion_codes("<Motion></Motion>") == []
-    assert parse_motion_codes("<Motion><Motion_3>") is None  # unterminated span
-    assert parse_motion_codes("no motion") is None
 
 
 def test_partial_motion_vocab_rejected(tok):

@@ -8,7 +8,7 @@ import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from motion_r1_verl.errors import UserError
-from motion_r1_verl.response_format import REASONING_TAGS, motion_token
+from motion_r1_verl.protocol import REASONING_TAGS, motion_token
 from tokenizer_ext import ExtendConfig, MotionVocab, extend_vocab, run_checks
 from tokenizer_ext.extend import padded_rows
 

@@ -6,7 +6,7 @@ With K = 512 the motion tokens must start at 151665 and the resized embedding mu
 
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from motion_r1_verl.response_format import codes_to_text
+from motion_r1_verl.protocol import codes_to_text
 from tokenizer_ext import ExtendConfig, extend_vocab, run_checks
 from tokenizer_ext.tokens import add_motion_tokens
 

@@ -5,8 +5,8 @@ import json
 import pytest
 from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
-from motion_r1_verl.datasets.prompts import SYSTEM_PROMPT
 from motion_r1_verl.errors import UserError
+from motion_r1_verl.protocol import SYSTEM_PROMPT
 from tokenizer_ext.tiny_llm import TinyLLMConfig, collect_texts, train_tokenizer
 
 

@@ -114,9 +114,9 @@ def test_text_round_trip(codec):
     text = codec.tokens_to_text(np.array([3, 0, 31]))
     assert text == "<Motion><Motion_3><Motion_0><Motion_31></Motion>"
     result = codec.text_to_codes("<think>x</think>" + text)
-    assert result.valid and result.codes.tolist() == [3, 0, 31]
+    assert result.parse_ok and result.codes.tolist() == [3, 0, 31]
     bad = codec.text_to_codes("<Motion><Motion_32></Motion>")
-    assert not bad.valid and "out-of-range" in bad.reason
+    assert not bad.parse_ok and "out-of-range" in bad.parse_reason
 
 
 def test_decode_hook(tiny_checkpoint, codec, clips):

@@ -1,4 +1,4 @@
-"""Spelling of the motion tokens and of the Motion-R1 response format, in one place.
+"""The spelling of the motion tokens and tags, and the writer of Motion-R1 responses.
 
 A response looks like::
 

@@ -1,8 +1,8 @@
-"""``split_reasoning``: the readable parts of well-formed and malformed responses (never raises)."""
+"""``scan_response``: the readable parts of well-formed and malformed responses (never raises)."""
 
 import pytest
 
-from motion_r1_verl.generate.reasoning import split_reasoning
+from motion_r1_verl.protocol import scan_response
 
 CASES = [
     # the training format: both blocks, no notes
@@ -25,12 +25,12 @@ CASES = [
 
 
 @pytest.mark.parametrize(("text", "think", "plan", "notes"), CASES)
-def test_split_reasoning(text, think, plan, notes):
-    result = split_reasoning(text)
-    assert (result.think, result.plan, result.notes) == (think, plan, notes)
+def test_reasoning_blocks(text, think, plan, notes):
+    result = scan_response(text, codebook_size=512)
+    assert (result.think, result.plan, list(result.notes)) == (think, plan, notes)
 
 
 def test_not_a_string():
-    result = split_reasoning(None)
+    result = scan_response(None, codebook_size=512)
     assert result.think is None and result.plan is None
     assert "expected a string" in result.notes[0]

@@ -7,8 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from motion_r1_verl.response_format import codes_to_text
-from motion_r1_verl.vq.parse import ParseResult, parse_motion_text
+from motion_r1_verl.protocol import Response, codes_to_text, scan_response
 
 K = 512
 
@@ -45,27 +44,27 @@ CASES = [
 
 @pytest.mark.parametrize("text, valid, codes, reason", CASES)
 def test_parse_cases(text, valid, codes, reason):
-    result = parse_motion_text(text, K)
-    assert result.valid is valid
+    result = scan_response(text, K)
+    assert result.parse_ok is valid
     assert result.codes.dtype == np.int64
     assert result.codes.tolist() == codes
-    assert reason in result.reason
+    assert reason in result.parse_reason
 
 
 def test_non_string_input_is_reported_not_raised():
-    result = parse_motion_text(None, K)  # type: ignore[arg-type]
-    assert not result.valid and "expected a string" in result.reason
+    result = scan_response(None, K)  # type: ignore[arg-type]
+    assert not result.parse_ok and "expected a string" in result.parse_reason
 
 
 @settings(max_examples=300, deadline=None)
 @given(st.text(alphabet=st.sampled_from(list("<>/_Motin0123456789 x")) | st.characters(), max_size=200))
 def test_fuzz_any_text_never_raises(text):
-    result = parse_motion_text(text, K)
-    assert isinstance(result, ParseResult)
+    result = scan_response(text, K)
+    assert isinstance(result, Response)
     assert result.codes.ndim == 1 and result.codes.dtype == np.int64
     assert ((result.codes >= 0) & (result.codes < K)).all()
-    assert result.valid == (result.reason.startswith("ok"))
-    if result.valid:
+    assert result.parse_ok == (result.parse_reason.startswith("ok"))
+    if result.parse_ok:
         assert result.codes.size > 0
 
 
@@ -76,5 +75,5 @@ def test_fuzz_any_text_never_raises(text):
     st.text(max_size=40).filter(lambda s: "<Motion" not in s),
 )
 def test_fuzz_round_trip_inside_junk(codes, before, after):
-    result = parse_motion_text(before + codes_to_text(codes) + after, K)
-    assert result.valid and result.codes.tolist() == codes
+    result = scan_response(before + codes_to_text(codes) + after, K)
+    assert result.parse_ok and result.codes.tolist() == codes
