@@ -49,20 +49,20 @@ import numpy as np
 from scipy import stats
 
 from motion_r1_verl.errors import UserError
-from motion_r1_verl.pipeline import Stage, marker_path, run_stages
-from motion_r1_verl.quickstart import (
+from motion_r1_verl.pipeline.commands import motion_r1
+from motion_r1_verl.pipeline.quickstart import QuickstartConfig
+from motion_r1_verl.pipeline.report import load_judge, motion_similarity, validation_curve
+from motion_r1_verl.pipeline.stages import Stage, marker_path, run_stages
+from motion_r1_verl.pipeline.steps import (
     JUDGES,
     SPLITS,
-    QuickstartConfig,
     data_dir,
     evaluate_split,
     generate_split,
-    motion_r1,
     sft_steps_for,
     train_grpo,
     train_sft,
 )
-from motion_r1_verl.quickstart_report import load_judge, motion_similarity, validation_curve
 
 METRICS = ("R@1", "R@2", "R@3", "FID", "MM-Dist", "Diversity")
 HIGHER_IS_BETTER = {"R@1": True, "R@2": True, "R@3": True, "FID": False, "MM-Dist": False, "similarity": True}
@@ -235,7 +235,7 @@ def build_stages(config: AblationConfig) -> list[Stage]:
 
     def ceiling(split: str):
         def decode(_out: Path) -> str:
-            from motion_r1_verl.quickstart_report import write_decoded_codes
+            from motion_r1_verl.pipeline.steps import write_decoded_codes
 
             target = gen_dir(config, "ceiling", None, split)
             n = write_decoded_codes(run / "codes.jsonl", run / "vq", data_dir(run), split, target)

@@ -73,6 +73,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--no-bvh", action="store_true", help="do not write BVH files")
     p.add_argument("--resume", action="store_true", help="skip captions whose --n samples are already in --out")
     p.add_argument("--quiet", action="store_true", help="print only malformed attempts and the summary")
+    p.add_argument(
+        "--fill-failed",
+        action="store_true",
+        help="with --data: write a motionless clip for every sample without a usable motion (an eval then counts "
+        "it as a failure) and exit 0",
+    )
     p.set_defaults(func=_generate)
 
 
@@ -139,13 +145,15 @@ def _print_result(row: dict, result, quiet: bool, greedy: bool) -> None:
 def _generate(args: argparse.Namespace) -> int:
     from motion_r1_verl.generate import GenerateConfig, failed_captions, generate_motions, split_captions, write_results
     from motion_r1_verl.generate.generation import resolve_codec
-    from motion_r1_verl.generate.outputs import completed_ids
+    from motion_r1_verl.generate.outputs import completed_ids, fill_failed
     from motion_r1_verl.generate.sampler import load_sampler
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     captions = list(args.captions)
     if args.prompts is not None:
         captions += read_prompts(args.prompts)
+    if args.fill_failed and args.data is None:
+        raise UserError("--fill-failed needs --data (the stand-in is the dataset's mean pose, held still)")
     if args.data is not None:
         if captions:
             raise UserError("--data generates for a dataset split: do not also give captions or --prompts")
@@ -203,5 +211,8 @@ def _generate(args: argparse.Namespace) -> int:
     )
     for clip_id, caption in failed:
         print(f'  no valid motion: [{clip_id}] "{caption}"')
+    if args.fill_failed:
+        filled = fill_failed(results, args.out, args.data)
+        print(f"--fill-failed: {filled} motionless stand-ins for samples without a usable motion")
     print(f"wrote {args.out} (results.jsonl, summary.json)")
-    return 1 if failed else 0
+    return 1 if failed and not args.fill_failed else 0

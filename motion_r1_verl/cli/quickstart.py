@@ -10,7 +10,7 @@ EPILOG = """examples:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from motion_r1_verl.quickstart import QuickstartConfig
+    from motion_r1_verl.pipeline.quickstart import QuickstartConfig
 
     parser = subparsers.add_parser(
         "quickstart",
@@ -63,8 +63,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import sys
 
-    from motion_r1_verl.pipeline import run_stages
-    from motion_r1_verl.quickstart import QuickstartConfig, StageFailed, build_stages
+    from motion_r1_verl.pipeline.commands import StageFailed
+    from motion_r1_verl.pipeline.quickstart import QuickstartConfig, build_stages
+    from motion_r1_verl.pipeline.stages import run_stages
 
     config = QuickstartConfig(
         n_clips=args.clips,

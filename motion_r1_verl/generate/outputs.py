@@ -31,6 +31,7 @@ from tqdm import tqdm
 from motion_r1_verl.errors import UserError
 from motion_r1_verl.generate.generation import GenerationResult, sample_name
 from motion_r1_verl.motion.bvh import save_joints_as_bvh
+from motion_r1_verl.motion.constants import ROOT_SLICE, VEL_SLICE
 from motion_r1_verl.motion.render import render_animation
 
 logger = logging.getLogger(__name__)
@@ -212,3 +213,24 @@ def summarize_rows(rows: Sequence[dict]) -> dict:
         "retried_samples": sum(r["attempts"] > 1 for r in rows),
         "captions_without_valid_motion": failed,
     }
+
+
+def motionless_clip(data_dir: Path, frames: int = 40) -> np.ndarray:
+    """The stand-in for a malformed generation: the dataset's mean feature frame, held still."""
+    mean = np.load(data_dir / "Mean.npy").astype(np.float32)
+    mean[ROOT_SLICE.start : ROOT_SLICE.start + 3] = 0.0  # no root rotation / translation velocity
+    mean[VEL_SLICE] = 0.0
+    return np.repeat(mean[None], frames, axis=0)
+
+
+def fill_failed(results: Sequence[GenerationResult], out_dir: str | os.PathLike, data_dir: str | os.PathLike) -> int:
+    """Write :func:`motionless_clip` for every sample without a usable motion; returns how many.
+
+    An evaluation then counts those samples against the model in every metric instead of missing them.
+    """
+    failed = [r for r in results if not r.valid]
+    if failed:
+        stand_in = motionless_clip(Path(data_dir))
+        for result in failed:
+            _save_npy(Path(out_dir) / f"{result.name}.npy", stand_in)
+    return len(failed)

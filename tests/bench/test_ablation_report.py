@@ -20,7 +20,7 @@ from bench.ablation import (
     verdict,
 )
 from motion_r1_verl.errors import UserError
-from motion_r1_verl.pipeline import marker_path
+from motion_r1_verl.pipeline.stages import marker_path
 
 
 def _finished_run(tmp_path):

@@ -4,6 +4,7 @@ written, exit 0), the random model (malformed attempts reported, exit 1), batch 
 import json
 import shutil
 
+import numpy as np
 from conftest import CAPTION, PLAN, SPLIT_CAPTIONS, THINK
 
 from motion_r1_verl.cli.generate import caption_ids, read_prompts
@@ -63,6 +64,26 @@ def test_split_mode_writes_an_eval_gen_dir(split_fitted_model, tiny_synth, tmp_p
     assert all(len(generated.samples[c.id]) == 1 for c in clips)
     assert main([*args, "x"]) == 2  # captions and --data together
     assert "do not also give captions" in capsys.readouterr().err
+
+
+def test_fill_failed_stands_in_a_motionless_clip_for_every_failed_sample(tiny_model, tiny_synth, tmp_path, capsys):
+    """An untrained model with 24 new tokens never closes a motion span: without --fill-failed the split has
+    no usable sample (exit 1); with it, every clip has a motionless stand-in an eval can read (exit 0)."""
+    from motion_r1_verl.motion.constants import VEL_SLICE
+
+    args = ["generate", "--data", str(tiny_synth), "--split", "test", "--model", str(tiny_model), "--limit", "3"]
+    flags = ["--max-new-tokens", "24", "--retries", "0", "--video", "none", "--no-bvh", "--quiet"]
+    assert main([*args, *flags, "--out", str(tmp_path / "plain")]) == 1
+    out = tmp_path / "filled"
+    assert main([*args, *flags, "--out", str(out), "--fill-failed"]) == 0
+    assert "3 motionless stand-ins" in capsys.readouterr().out
+    clips, _ = load_split(tiny_synth, "test")
+    generated = load_generated(out, [c.id for c in clips[:3]])
+    for clip in clips[:3]:
+        (sample,) = generated.samples[clip.id]
+        assert np.all(sample[:, VEL_SLICE] == 0) and np.all(sample[:, :3] == 0)
+    assert main(["generate", "x", "--model", str(tiny_model), "--fill-failed"]) == 2
+    assert "--fill-failed needs --data" in capsys.readouterr().err
 
 
 def test_user_errors(tiny_model, tmp_path, capsys):

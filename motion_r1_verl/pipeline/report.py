@@ -19,7 +19,7 @@ import numpy as np
 
 from motion_r1_verl.eval.protocol import METRICS
 from motion_r1_verl.eval.report import HEADERS
-from motion_r1_verl.motion.constants import MAX_FRAMES, ROOT_SLICE, VEL_SLICE
+from motion_r1_verl.motion.constants import MAX_FRAMES
 
 MODELS = {"sft": "SFT", "grpo": "SFT+GRPO"}
 # Validation keys of the Motion-R1 reward (verl's val-aux/<data_source>/<key>/mean@N), as plotted.
@@ -93,9 +93,9 @@ def _cell(metrics: dict, name: str) -> str:
 
 
 def load_judge(run_dir: Path, judge: str):
-    """The evaluator object of ``judge`` (a key of ``quickstart.JUDGES``) of a quickstart run."""
+    """The evaluator object of ``judge`` (a key of ``pipeline.steps.JUDGES``) of a run."""
     from motion_r1_verl.eval.evaluators import GuoTextMotionEvaluator, OursEvaluator
-    from motion_r1_verl.quickstart import JUDGES
+    from motion_r1_verl.pipeline.steps import JUDGES
 
     kind, folder, _ = JUDGES[judge]
     if kind == "guo":
@@ -127,7 +127,7 @@ def valid_share(gen_dir: Path) -> tuple[int, int]:
 
 def metrics_table(run_dir: Path, judge: str, split: str) -> list[str]:
     """The Markdown table of one judge on one split (Real, SFT, SFT+GRPO)."""
-    from motion_r1_verl.quickstart import data_dir, eval_json
+    from motion_r1_verl.pipeline.steps import data_dir, eval_json
 
     evaluator = load_judge(run_dir, judge)
     lines = [
@@ -154,7 +154,7 @@ def write_report(run_dir: Path, stage_lines: Sequence[str], videos: int = 3) -> 
     """Write ``run_dir/report.md`` (and ``validation.png``, ``videos/``); returns the report's path."""
     from motion_r1_verl.motion.humanml3d import load_split
     from motion_r1_verl.motion.render import render_animation
-    from motion_r1_verl.quickstart import JUDGES, SPLITS, data_dir
+    from motion_r1_verl.pipeline.steps import JUDGES, SPLITS, data_dir
 
     lines = [
         "# Motion-R1 quickstart report",
@@ -208,34 +208,3 @@ def write_report(run_dir: Path, stage_lines: Sequence[str], videos: int = 3) -> 
     out_path = run_dir / "report.md"
     out_path.write_text("\n".join(lines))
     return out_path
-
-
-def write_decoded_codes(codes_jsonl: Path, vq_ckpt: Path, data_dir: Path, split: str, out_dir: Path) -> int:
-    """The ceiling of any LM on ``split``: each clip's ground-truth codes, decoded by the VQ-VAE, as a GEN_DIR.
-
-    Writes ``out_dir/<id>.npy`` and a ``summary.json`` (every sample well-formed); returns the clip count.
-    """
-    from motion_r1_verl.datasets.triplets import read_jsonl
-    from motion_r1_verl.motion.humanml3d import load_split, save_npy_atomic, write_text_atomic
-    from motion_r1_verl.vq.codec import MotionCodec
-
-    clips, _ = load_split(data_dir, split)
-    codes = {str(row["id"]): row["codes"] for row in read_jsonl(codes_jsonl)}
-    missing = [c.id for c in clips if c.id not in codes]
-    if missing:
-        raise ValueError(f"{codes_jsonl}: no codes for {len(missing)} {split} clips, e.g. {missing[:3]}")
-    codec = MotionCodec.from_pretrained(vq_ckpt, device="cpu")
-    decoded = codec.decode([np.asarray(codes[c.id], dtype=np.int64) for c in clips])
-    for clip, features in zip(clips, decoded, strict=True):
-        save_npy_atomic(out_dir / f"{clip.id}.npy", np.asarray(features, dtype=np.float32))
-    summary = {"samples": len(clips), "valid_samples": len(clips), "source": "decoded ground-truth codes"}
-    write_text_atomic(out_dir / "summary.json", json.dumps(summary, indent=2) + "\n")
-    return len(clips)
-
-
-def motionless_clip(data_dir: Path, frames: int = 40) -> np.ndarray:
-    """The stand-in for a malformed generation: the dataset's mean feature frame, held still."""
-    mean = np.load(data_dir / "Mean.npy").astype(np.float32)
-    mean[ROOT_SLICE.start : ROOT_SLICE.start + 3] = 0.0  # no root rotation / translation velocity
-    mean[VEL_SLICE] = 0.0
-    return np.repeat(mean[None], frames, axis=0)

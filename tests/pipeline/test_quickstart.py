@@ -5,9 +5,9 @@ import pytest
 
 from motion_r1_verl.cli.main import main
 from motion_r1_verl.errors import UserError
+from motion_r1_verl.generate.outputs import motionless_clip
 from motion_r1_verl.motion.constants import FEATURE_DIM, VEL_SLICE
-from motion_r1_verl.quickstart import QuickstartConfig, build_stages
-from motion_r1_verl.quickstart_report import motionless_clip
+from motion_r1_verl.pipeline.quickstart import QuickstartConfig, build_stages
 
 
 def test_stages_follow_the_data_flow():
@@ -43,7 +43,7 @@ def test_budget_checks_are_user_errors():
 def test_sft_steps_follow_epochs_and_rows(tmp_path):
     import pandas as pd
 
-    from motion_r1_verl.quickstart import sft_steps_for
+    from motion_r1_verl.pipeline.steps import sft_steps_for
 
     pd.DataFrame({"messages": [[{"role": "user", "content": str(i)}] for i in range(100)]}).to_parquet(
         tmp_path / "train.parquet"
@@ -55,7 +55,7 @@ def test_sft_steps_follow_epochs_and_rows(tmp_path):
 def test_validation_gain_reads_verls_validation_points(tmp_path):
     import json
 
-    from motion_r1_verl.quickstart_report import plot_validation, validation_curve, validation_gain
+    from motion_r1_verl.pipeline.report import plot_validation, validation_curve, validation_gain
 
     metrics = tmp_path / "metrics.jsonl"
     rows = []

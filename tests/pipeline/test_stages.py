@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from motion_r1_verl.errors import UserError
-from motion_r1_verl.pipeline import Stage, marker_path, run_stages
+from motion_r1_verl.pipeline.stages import Stage, marker_path, run_stages
 
 
 def make_stages(calls: list[str], fail_on: str | None = None) -> list[Stage]:
