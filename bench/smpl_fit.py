@@ -11,7 +11,7 @@ time per 100 frames (after one warm-up fit, so one-off imports are not counted).
   lengths, with and without ``--fit-shape``: the mismatch a real SMPL body has with HumanML3D skeletons;
 * ``--smpl-model DIR``: a real SMPL model instead (licensed; not in this repository).
 
-Why: the issue asks for the fit error in mm and the time per 100 frames on CPU, and the numbers show where
+Why: a fit is judged by its error in mm and its time per 100 frames on CPU, and the numbers show where
 the remaining error comes from (skeleton mismatch, not the optimiser).
 
 Run: ``.venv/bin/python bench/smpl_fit.py [--device cpu|cuda] [--threads 2] [--iters 30] [--smpl-model DIR]``

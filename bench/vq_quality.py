@@ -7,7 +7,7 @@ codebook usage (fraction of codes used by the test clips) and perplexity, and th
 HumanML3D clip (normalised with the checkpoint's own statistics). Wall and process CPU seconds and
 the load average are printed beside the figures: on a shared CPU the same wall budget buys fewer steps.
 
-Why: the issue's quality goal (small preset, synthetic test split, <= 15 CPU minutes: MPJPE <= 25 mm,
+Why: the tokenizer's quality goal (small preset, synthetic test split, <= 15 CPU minutes: MPJPE <= 25 mm,
 usage >= 70 %) and an honest look at how the synthetic-trained tokenizer transfers to real motion.
 
 Run: ``python bench/vq_quality.py --data runs/synth --out runs/vq_small --minutes 15`` (add ``--steps``

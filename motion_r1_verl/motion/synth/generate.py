@@ -89,7 +89,7 @@ class SynthConfig:
 
 @dataclass
 class SynthReport:
-    """What ``generate_dataset`` made, with the figures the issue asks for."""
+    """What ``generate_dataset`` made, with the figures that judge it (counts, lengths, foot skate)."""
 
     out_dir: str
     n_clips: int
