@@ -117,14 +117,12 @@ class MotionScorer:
 
     @classmethod
     def from_pretrained(cls, vq_ckpt: str, retrieval_ckpt: str, device: str | None = None) -> MotionScorer:
-        """Load both checkpoints (``device`` None: CUDA when available, else CPU)."""
-        from motion_r1_verl.retrieval import TextMotionModel
-        from motion_r1_verl.vq.codec import MotionCodec
+        """Both models from the shared model cache: the decode hook's codec and the cached text-motion model
+        (``device`` None: CUDA when available, else CPU)."""
+        from motion_r1_verl.retrieval.model import load_cached
+        from motion_r1_verl.vq.hook import get_codec
 
-        dev = torch.device(device) if device else torch.device("cuda" if torch.cuda.is_available() else "cpu")
-        return cls(
-            MotionCodec.from_pretrained(vq_ckpt, device=dev), TextMotionModel.from_pretrained(retrieval_ckpt, dev)
-        )
+        return cls(get_codec(vq_ckpt, device), load_cached(retrieval_ckpt, device))
 
     @property
     def codebook_size(self) -> int:

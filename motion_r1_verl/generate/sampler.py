@@ -32,6 +32,7 @@ import torch
 
 from motion_r1_verl.errors import UserError
 from motion_r1_verl.protocol import MOTION_END, chat_prompt
+from motion_r1_verl.runtime.device import pick_device
 
 logger = logging.getLogger(__name__)
 
@@ -128,7 +129,7 @@ class HFSampler:
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         path = _check_model_dir(model_dir)
-        device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        device = pick_device(device)
         try:
             tokenizer = AutoTokenizer.from_pretrained(path)
             model = AutoModelForCausalLM.from_pretrained(path, dtype="auto")

@@ -47,7 +47,8 @@ from motion_r1_verl.errors import UserError
 from motion_r1_verl.motion.constants import CONTACT_SLICE, FEATURE_DIM, MAX_FRAMES
 from motion_r1_verl.motion.normalization import Normalizer
 from motion_r1_verl.retrieval.glove import POS_ENUMERATOR, WORD_DIM, WordVectors
-from motion_r1_verl.retrieval.model import CONFIG_NAME, WEIGHTS_NAME, default_device, replace_dir
+from motion_r1_verl.retrieval.model import CONFIG_NAME, WEIGHTS_NAME, replace_dir
+from motion_r1_verl.runtime.device import pick_device
 
 MOVEMENT_INPUT = FEATURE_DIM - (CONTACT_SLICE.stop - CONTACT_SLICE.start)  # 259: contacts dropped
 UNIT_LENGTH = 4  # frames per movement step (two stride-2 convolutions)
@@ -197,7 +198,7 @@ class GuoEvaluator(nn.Module):
                 getattr(model, part).load_state_dict(state)
             except RuntimeError as err:
                 raise UserError(f"{checkpoint}: '{part}' does not fit the evaluator architecture ({err})") from err
-        return model.to(torch.device(device) if device is not None else default_device()).eval()
+        return model.to(pick_device(device)).eval()
 
     @property
     def device(self) -> torch.device:
@@ -312,4 +313,4 @@ class GuoEvaluator(nn.Module):
             model.load_state_dict(state)
         except RuntimeError as err:
             raise UserError(f"{path / WEIGHTS_NAME}: does not fit the architecture in {CONFIG_NAME} ({err})") from err
-        return model.to(torch.device(device) if device is not None else default_device()).eval()
+        return model.to(pick_device(device)).eval()

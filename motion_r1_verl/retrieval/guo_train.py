@@ -45,6 +45,7 @@ from motion_r1_verl.retrieval.caption_vectors import DEFAULT_MIN_COUNT, DEFAULT_
 from motion_r1_verl.retrieval.guo import UNIT_LENGTH, GuoConfig, GuoEvaluator
 from motion_r1_verl.retrieval.loss import euclidean_info_nce, negative_mask
 from motion_r1_verl.retrieval.train import load_normalizer, lr_factor
+from motion_r1_verl.runtime.device import pick_device
 
 logger = logging.getLogger(__name__)
 
@@ -161,7 +162,7 @@ def train_guo_evaluator(
     tc = train_config or GuoTrainConfig()
     if tc.num_threads:
         torch.set_num_threads(tc.num_threads)
-    dev = torch.device(device) if device is not None else torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    dev = pick_device(device)
     if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
         raise UserError(f"{out_dir} already exists; choose a new --out (a Guo judge trains in minutes, no --resume)")
 

@@ -34,6 +34,8 @@ from motion_r1_verl.errors import UserError
 from motion_r1_verl.motion.normalization import Normalizer
 from motion_r1_verl.retrieval.config import TextMotionConfig
 from motion_r1_verl.retrieval.text_encoder import FrozenTextEncoder, get_text_encoder
+from motion_r1_verl.runtime.device import pick_device
+from motion_r1_verl.runtime.models import cached_model
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
@@ -265,12 +267,7 @@ class TextMotionModel(nn.Module):
         if missing or unexpected:
             raise UserError(f"{path / WEIGHTS_NAME}: missing keys {missing}, unexpected keys {unexpected}")
         model._text_cache_path = path / TEXT_CACHE_NAME
-        device = torch.device(device) if device is not None else default_device()
-        return model.to(device).eval()
-
-
-def default_device() -> torch.device:
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        return model.to(pick_device(device)).eval()
 
 
 def replace_dir(src: Path, dst: Path) -> None:
@@ -284,19 +281,7 @@ def replace_dir(src: Path, dst: Path) -> None:
         os.replace(src, dst)
 
 
-_CACHE: dict[tuple[str, str], TextMotionModel] = {}
-
-
 def load_cached(path: str | Path, device: str | torch.device | None = None) -> TextMotionModel:
-    """One loaded model per (checkpoint folder, device) per process — rewards call this on every batch.
-
-    The cache key includes the weights file's modification time, so a retrained checkpoint is reloaded.
-    """
-    path = Path(path).resolve()
-    dev = torch.device(device) if device is not None else default_device()
-    weights = path / WEIGHTS_NAME
-    stamp = str(weights.stat().st_mtime_ns) if weights.is_file() else "missing"
-    key = (f"{path}:{stamp}", str(dev))
-    if key not in _CACHE:
-        _CACHE[key] = TextMotionModel.from_pretrained(path, dev)
-    return _CACHE[key]
+    """One loaded model per (checkpoint folder, device) per process, in the shared model cache
+    (:mod:`motion_r1_verl.runtime.models`); a checkpoint retrained in place is loaded again."""
+    return cached_model("retrieval", path, device, TextMotionModel.from_pretrained)

@@ -35,6 +35,7 @@ from motion_r1_verl.retrieval.config import TextMotionConfig, TrainConfig
 from motion_r1_verl.retrieval.loss import info_nce
 from motion_r1_verl.retrieval.model import TEXT_CACHE_NAME, TextMotionModel, pad_features, replace_dir
 from motion_r1_verl.retrieval.text_encoder import get_text_encoder
+from motion_r1_verl.runtime.device import pick_device
 
 logger = logging.getLogger(__name__)
 
@@ -129,7 +130,7 @@ def train_retrieval(
     tc = train_config or TrainConfig()
     if tc.num_threads:
         torch.set_num_threads(tc.num_threads)
-    dev = torch.device(device) if device is not None else torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    dev = pick_device(device)
 
     state_path = out_dir / STATE_NAME
     if out_dir.exists() and any(out_dir.iterdir()) and not resume:

@@ -38,13 +38,6 @@ STATE_NAME = "trainer_state.pt"
 FORMAT_TAG = "motion_r1_verl.vq/1"
 
 
-def pick_device(device: str | torch.device | None = None) -> torch.device:
-    """The device given, else CUDA when available, else CPU (chosen once, at the edge)."""
-    if device is not None:
-        return torch.device(device)
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-
-
 def _old_path(path: Path) -> Path:
     return path.with_name(path.name + ".old")
 

@@ -30,7 +30,8 @@ import torch
 from motion_r1_verl.errors import UserError
 from motion_r1_verl.motion.normalization import Normalizer
 from motion_r1_verl.protocol import Response, codes_to_text, scan_response
-from motion_r1_verl.vq.checkpoint import load_checkpoint, pick_device
+from motion_r1_verl.runtime.device import pick_device
+from motion_r1_verl.vq.checkpoint import load_checkpoint
 from motion_r1_verl.vq.config import VQConfig
 from motion_r1_verl.vq.data import pad_batch
 from motion_r1_verl.vq.model import MotionVQVAE

@@ -7,9 +7,9 @@
 
 Why a per-process cache: reward functions are called once per batch (or per sample) inside verl
 workers; loading the checkpoint each time would dominate. :func:`get_codec` keeps one
-``MotionCodec`` per (resolved checkpoint path, device) for the life of the process; the device
-defaults to CUDA when the process has one, else CPU. ``clear_cache()`` drops them (tests, or after a
-checkpoint was retrained in place).
+``MotionCodec`` per (checkpoint folder, device) in the shared model cache
+(:mod:`motion_r1_verl.runtime.models`, which the reward's scorer, generation and evaluation use too); the
+device defaults to CUDA when the process has one, else CPU. ``clear_cache()`` drops them.
 
 Never raises for bad text: an unparsable response gives ``valid=False`` and a reason. A missing or
 broken checkpoint is a ``UserError`` (that is a configuration mistake, not a bad sample).
@@ -18,21 +18,18 @@ broken checkpoint is a ``UserError`` (that is a configuration mistake, not a bad
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import torch
 
 from motion_r1_verl.motion.features import joints_from_features
 from motion_r1_verl.protocol import Response
-from motion_r1_verl.vq.checkpoint import pick_device
+from motion_r1_verl.runtime.models import cached_model, clear_models
 from motion_r1_verl.vq.codec import MotionCodec
 
-_CACHE: dict[tuple[str, str], MotionCodec] = {}
-_LOCK = threading.Lock()
+CACHE_KIND = "vq"
 
 
 @dataclass
@@ -55,20 +52,12 @@ class DecodeResult:
 
 def get_codec(ckpt_path: str | os.PathLike, device: str | torch.device | None = None) -> MotionCodec:
     """The process-wide cached codec of ``ckpt_path`` on ``device`` (default CUDA if available)."""
-    dev = pick_device(device)
-    key = (str(Path(ckpt_path).resolve()), str(dev))
-    with _LOCK:
-        codec = _CACHE.get(key)
-        if codec is None:
-            codec = MotionCodec.from_pretrained(key[0], device=dev)
-            _CACHE[key] = codec
-        return codec
+    return cached_model(CACHE_KIND, ckpt_path, device, lambda path, dev: MotionCodec.from_pretrained(path, device=dev))
 
 
 def clear_cache() -> None:
     """Forget every cached codec."""
-    with _LOCK:
-        _CACHE.clear()
+    clear_models(CACHE_KIND)
 
 
 def decode_texts(

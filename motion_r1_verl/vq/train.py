@@ -32,7 +32,8 @@ from motion_r1_verl.errors import UserError
 from motion_r1_verl.motion.constants import RIC_SLICE
 from motion_r1_verl.motion.features import joints_from_features
 from motion_r1_verl.motion.normalization import Normalizer
-from motion_r1_verl.vq.checkpoint import load_checkpoint, load_trainer_state, pick_device, save_checkpoint
+from motion_r1_verl.runtime.device import pick_device
+from motion_r1_verl.vq.checkpoint import load_checkpoint, load_trainer_state, save_checkpoint
 from motion_r1_verl.vq.config import VQConfig
 from motion_r1_verl.vq.data import WindowSampler, load_features
 from motion_r1_verl.vq.evaluate import ReconMetrics, mpjpe, reconstruction_metrics

@@ -179,6 +179,7 @@ def test_sentinel_is_written_once_per_process(reward_kwargs, tmp_path):
 
 def test_default_span_limits_come_from_the_codec():
     """0 = the clip lengths (40..196 frames) in codes of the loaded codec; explicit limits are kept."""
-    cfg = RewardConfig()
+    fmt_only = {"w_motion": 0.0, "w_semantic": 0.0}
+    cfg = RewardConfig(**fmt_only)
     assert cfg.code_limits(4) == (10, 49) and cfg.code_limits(2) == (20, 98)
-    assert RewardConfig(min_codes=3, max_codes=7).code_limits(2) == (3, 7)
+    assert RewardConfig(**fmt_only, min_codes=3, max_codes=7).code_limits(2) == (3, 7)

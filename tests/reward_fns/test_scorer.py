@@ -198,3 +198,14 @@ def test_named_ray_actor_scores_like_the_local_scorer(reward_models, motion_scor
         ray.shutdown()
         close_local_scorers()
         shutil.rmtree(temp, ignore_errors=True)
+
+
+def test_the_reward_and_the_decode_hook_share_one_codec_and_one_text_motion_model(reward_models):
+    """One model cache: the scorer loads nothing that generation or evaluation already loaded."""
+    from motion_r1_verl.retrieval.model import load_cached
+    from motion_r1_verl.vq.hook import get_codec
+
+    _, vq, retrieval = reward_models
+    scorer = MotionScorer.from_pretrained(str(vq), str(retrieval), "cpu")
+    assert scorer.codec is get_codec(vq, "cpu")
+    assert scorer.model is load_cached(retrieval, "cpu")

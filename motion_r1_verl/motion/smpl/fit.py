@@ -46,6 +46,7 @@ from motion_r1_verl.motion.constants import FPS, N_JOINTS
 from motion_r1_verl.motion.skeleton import LEFT_FOOT, RIGHT_FOOT
 from motion_r1_verl.motion.smpl.init_pose import analytic_pose
 from motion_r1_verl.motion.smpl.model_files import GENDERS, N_SMPL_JOINTS
+from motion_r1_verl.runtime.device import pick_device
 
 logger = logging.getLogger(__name__)
 
@@ -365,7 +366,7 @@ def fit_smpl(
 
     config = config or FitConfig()
     targets_np = _check_targets(joints)
-    device = torch.device(config.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    device = pick_device(config.device)
     model = model.to(device)
     started = time.perf_counter()
     n = len(targets_np)
