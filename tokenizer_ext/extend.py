@@ -29,7 +29,7 @@ import numpy as np
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
-from motion_r1_verl.errors import UserError
+from motion_r1_verl.errors import UserError, field_error
 from motion_r1_verl.protocol import MOTION_END, MOTION_START, REASONING_TAGS, motion_token, motion_tokens
 from tokenizer_ext.checks import run_checks
 from tokenizer_ext.tokens import add_motion_tokens
@@ -72,15 +72,17 @@ class ExtendConfig:
     def __post_init__(self) -> None:
         self.out = Path(self.out)
         if self.codebook_size < 1:
-            raise UserError(f"--codebook-size must be >= 1, got {self.codebook_size}")
+            raise field_error("codebook_size", f"must be >= 1, got {self.codebook_size}")
         if self.pad_to_multiple_of < 1:
-            raise UserError(f"--pad-to-multiple-of must be >= 1, got {self.pad_to_multiple_of}")
+            raise field_error("pad_to_multiple_of", f"must be >= 1, got {self.pad_to_multiple_of}")
         if self.init not in INIT_METHODS:
-            raise UserError(f"--init must be one of {INIT_METHODS}, got {self.init!r}")
+            raise field_error("init", f"must be one of {INIT_METHODS}, got {self.init!r}")
         if self.init == "codebook" and not self.codec:
-            raise UserError("--init codebook needs --codec (the VQ checkpoint whose codebook is projected)")
+            raise field_error(
+                "codec", "is required with init='codebook' (the VQ checkpoint whose codebook is projected)"
+            )
         if self.noise_scale < 0:
-            raise UserError(f"--noise-scale must be >= 0, got {self.noise_scale}")
+            raise field_error("noise_scale", f"must be >= 0, got {self.noise_scale}")
         if self.out.exists() and not self.overwrite:
             raise UserError(f"output folder {self.out} already exists (pass --overwrite to replace it)")
 

@@ -24,7 +24,7 @@ import torch
 from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
 from transformers import GenerationConfig, PreTrainedTokenizerFast, Qwen2Config, Qwen2ForCausalLM
 
-from motion_r1_verl.errors import UserError
+from motion_r1_verl.errors import UserError, field_error
 from motion_r1_verl.protocol import SYSTEM_PROMPT
 
 logger = logging.getLogger(__name__)
@@ -111,7 +111,7 @@ def collect_texts(data_dir: str | Path | None, cot: str | Path | None = None) ->
     if data_dir is not None:
         root = Path(data_dir)
         if not root.is_dir():
-            raise UserError(f"--data {root} is not a folder")
+            raise field_error("data_dir", f"{root} is not a folder")
         for path in sorted((root / "texts").glob("*.txt")):
             for line in path.read_text(encoding="utf-8").splitlines():
                 caption = line.split("#", 1)[0].strip()
@@ -122,7 +122,7 @@ def collect_texts(data_dir: str | Path | None, cot: str | Path | None = None) ->
     if cot is not None:
         path = Path(cot)
         if not path.is_file():
-            raise UserError(f"--cot {path} not found (a cot.jsonl from `motion-r1 cot build`)")
+            raise field_error("cot", f"{path} not found (a cot.jsonl from `motion-r1 cot build`)")
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
             if not line.strip():
                 continue

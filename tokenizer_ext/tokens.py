@@ -8,14 +8,14 @@ tokens. ``normalized=False`` keeps the tokenizer's normaliser away from the lite
 from tokenizers import AddedToken
 from transformers import PreTrainedTokenizerBase
 
-from motion_r1_verl.errors import UserError
+from motion_r1_verl.errors import UserError, field_error
 from motion_r1_verl.protocol import REASONING_TAGS, motion_tokens
 
 
 def new_vocabulary(codebook_size: int) -> list[str]:
     """Every token the extension provides: the motion tokens, then the reasoning tags."""
     if codebook_size < 1:
-        raise UserError(f"--codebook-size must be >= 1, got {codebook_size}")
+        raise field_error("codebook_size", f"must be >= 1, got {codebook_size}")
     return [*motion_tokens(codebook_size), *REASONING_TAGS]
 
 

@@ -11,6 +11,27 @@ import sys
 
 from motion_r1_verl.errors import UserError
 
+# Library fields whose flag is not ``--`` + the field with dashes: (verb group or None for any, field) -> flag.
+FLAG_OF_FIELD: dict[tuple[str | None, str], str] = {
+    ("quickstart", "n_clips"): "--clips",
+    ("quickstart", "cot_mode"): "--cot",
+    ("generate", "model_dir"): "--model",
+    ("render", "model_dir"): "--smpl-model",
+    ("export", "model_dir"): "--smpl-model",
+    ("export", "out"): "--mesh",
+    (None, "data_dir"): "--data",
+}
+
+
+def cli_message(err: UserError, command: str) -> str:
+    """``err``'s message with its leading field name (if it names one) spoken as this verb's flag."""
+    message = str(err)
+    if err.field and message.startswith(err.field):
+        flag = FLAG_OF_FIELD.get((command, err.field)) or FLAG_OF_FIELD.get((None, err.field))
+        message = (flag or "--" + err.field.replace("_", "-")) + message[len(err.field) :]
+    return message
+
+
 # Order is the order of ``motion-r1 --help``.
 COMMAND_GROUPS: tuple[str, ...] = (
     "data",
@@ -49,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(handler(args) or 0)
     except UserError as err:
-        print(f"motion-r1 {args.command}: error: {err}", file=sys.stderr)
+        print(f"motion-r1 {args.command}: error: {cli_message(err, args.command)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("motion-r1: interrupted", file=sys.stderr)

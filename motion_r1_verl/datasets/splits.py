@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from motion_r1_verl.datasets.triplets import Triplet
-from motion_r1_verl.errors import UserError
+from motion_r1_verl.errors import UserError, field_error
 from motion_r1_verl.protocol import SYSTEM_PROMPT
 
 logger = logging.getLogger(__name__)
@@ -51,13 +51,13 @@ class SplitConfig:
 
     def __post_init__(self) -> None:
         if self.captions_per_clip is not None and self.captions_per_clip < 1:
-            raise UserError(f"--captions-per-clip must be >= 1 (or omitted for all), got {self.captions_per_clip}")
+            raise field_error("captions_per_clip", f"must be >= 1 (or omitted for all), got {self.captions_per_clip}")
         if not 0.0 <= self.val_fraction < 1.0:
-            raise UserError(f"--val-fraction must be in [0, 1), got {self.val_fraction}")
+            raise field_error("val_fraction", f"must be in [0, 1), got {self.val_fraction}")
         if self.val_ids is not None and self.val_fraction > 0:
             raise UserError("give either --val-split or --val-fraction, not both")
         if self.val_captions_per_clip is not None and self.val_captions_per_clip < 1:
-            raise UserError(f"--val-captions-per-clip must be >= 1, got {self.val_captions_per_clip}")
+            raise field_error("val_captions_per_clip", f"must be >= 1, got {self.val_captions_per_clip}")
 
 
 def split_by_clip(triplets: Sequence[Triplet], config: SplitConfig) -> dict[str, list[Triplet]]:

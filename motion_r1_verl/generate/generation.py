@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from motion_r1_verl.errors import UserError
+from motion_r1_verl.errors import UserError, field_error
 from motion_r1_verl.generate.sampler import BACKENDS, Sampler, SamplingSettings, load_sampler
 from motion_r1_verl.motion.constants import FPS
 from motion_r1_verl.vq.hook import decode_texts, get_codec
@@ -68,11 +68,11 @@ class GenerateConfig:
 
     def __post_init__(self) -> None:
         if self.retries < 0:
-            raise UserError(f"--retries must be >= 0, got {self.retries}")
+            raise field_error("retries", f"must be >= 0, got {self.retries}")
         if self.batch_size < 1:
-            raise UserError(f"--batch-size must be >= 1, got {self.batch_size}")
+            raise field_error("batch_size", f"must be >= 1, got {self.batch_size}")
         if self.backend not in BACKENDS:
-            raise UserError(f"--backend must be one of {BACKENDS}, got {self.backend!r}")
+            raise field_error("backend", f"must be one of {BACKENDS}, got {self.backend!r}")
         # Checks temperature / top_p / max_new_tokens.
         self.settings()
 
@@ -154,11 +154,11 @@ def resolve_codec(model_dir: str | os.PathLike, codec: str | os.PathLike | None 
     A relative recorded path is tried against the current folder, then against the model folder.
     """
     if not Path(model_dir).is_dir():
-        raise UserError(f"--model {model_dir}: folder not found (expected a merged Hugging Face model folder)")
+        raise field_error("model_dir", f"{model_dir}: folder not found (expected a merged Hugging Face model folder)")
     if codec is not None:
         path = Path(codec)
         if not path.exists():
-            raise UserError(f"--codec {path} not found (expected a VQ checkpoint folder from `motion-r1 vq train`)")
+            raise field_error("codec", f"{path} not found (expected a VQ checkpoint folder from `motion-r1 vq train`)")
         return path
     vocab_file = Path(model_dir) / MOTION_VOCAB_FILE
     if not vocab_file.is_file():
@@ -233,7 +233,7 @@ def generate_motions(
     """
     config = config or GenerateConfig()
     if n < 1:
-        raise UserError(f"--n must be >= 1, got {n}")
+        raise field_error("n", f"must be >= 1, got {n}")
     captions = [" ".join(str(c).split()) for c in captions]
     if any(not c for c in captions):
         raise UserError("empty caption")

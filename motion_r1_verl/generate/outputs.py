@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from motion_r1_verl.errors import UserError
+from motion_r1_verl.errors import UserError, field_error
 from motion_r1_verl.generate.generation import GenerationResult, sample_name
 from motion_r1_verl.motion.bvh import save_joints_as_bvh
 from motion_r1_verl.motion.constants import ROOT_SLICE, VEL_SLICE
@@ -171,7 +171,7 @@ def write_results(
     ``video``: ``"mp4"``, ``"gif"`` or None (no animation: rendering is the slow part, ~1 s a clip).
     """
     if video is not None and video not in VIDEO_FORMATS:
-        raise UserError(f"--video must be one of {VIDEO_FORMATS} or none, got {video!r}")
+        raise field_error("video", f"must be one of {VIDEO_FORMATS} or none, got {video!r}")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     ids = list(dict.fromkeys(r.id for r in results))

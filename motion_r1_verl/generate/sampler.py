@@ -30,7 +30,7 @@ from typing import Protocol
 
 import torch
 
-from motion_r1_verl.errors import UserError
+from motion_r1_verl.errors import UserError, field_error
 from motion_r1_verl.protocol import MOTION_END, chat_prompt
 from motion_r1_verl.runtime.device import pick_device
 
@@ -55,11 +55,11 @@ class SamplingSettings:
 
     def __post_init__(self) -> None:
         if self.temperature < 0:
-            raise UserError(f"--temperature must be >= 0 (0 = greedy), got {self.temperature}")
+            raise field_error("temperature", f"must be >= 0 (0 = greedy), got {self.temperature}")
         if not 0.0 < self.top_p <= 1.0:
-            raise UserError(f"--top-p must be in (0, 1], got {self.top_p}")
+            raise field_error("top_p", f"must be in (0, 1], got {self.top_p}")
         if self.max_new_tokens < 1:
-            raise UserError(f"--max-new-tokens must be >= 1, got {self.max_new_tokens}")
+            raise field_error("max_new_tokens", f"must be >= 1, got {self.max_new_tokens}")
 
     @property
     def greedy(self) -> bool:
@@ -96,7 +96,7 @@ def stop_token_ids(tokenizer, generation_eos: int | Sequence[int] | None, motion
 def _check_model_dir(model_dir: str | os.PathLike) -> Path:
     path = Path(model_dir)
     if not (path / "config.json").is_file():
-        raise UserError(f"--model {path}: no config.json there (expected a merged Hugging Face model folder)")
+        raise field_error("model_dir", f"{path}: no config.json there (expected a merged Hugging Face model folder)")
     return path
 
 
@@ -209,7 +209,7 @@ class VLLMSampler:
 def choose_backend(backend: str) -> str:
     """``auto`` -> ``vllm`` when vLLM is importable and CUDA is present, else ``hf``."""
     if backend not in BACKENDS:
-        raise UserError(f"--backend must be one of {BACKENDS}, got {backend!r}")
+        raise field_error("backend", f"must be one of {BACKENDS}, got {backend!r}")
     if backend != "auto":
         return backend
     if torch.cuda.is_available() and importlib.util.find_spec("vllm") is not None:
@@ -225,6 +225,6 @@ def load_sampler(
     logger.info("sampling backend: %s", chosen)
     if chosen == "vllm":
         if importlib.util.find_spec("vllm") is None:
-            raise UserError("--backend vllm: vLLM is not installed (pip install 'motion-r1-verl[gpu]')")
+            raise field_error("backend", "vllm: vLLM is not installed (pip install 'motion-r1-verl[gpu]')")
         return VLLMSampler(model_dir, seed=seed)
     return HFSampler.from_pretrained(model_dir, device)

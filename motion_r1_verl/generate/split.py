@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import random
 
-from motion_r1_verl.errors import UserError
+from motion_r1_verl.errors import UserError, field_error
 from motion_r1_verl.motion.humanml3d import load_split
 
 CAPTION_CHOICES = ("first", "random")
@@ -28,7 +28,7 @@ def split_captions(
     if choice not in CAPTION_CHOICES:
         raise UserError(f"caption choice must be one of {CAPTION_CHOICES}, got {choice!r}")
     if limit is not None and limit < 1:
-        raise UserError(f"--limit must be >= 1, got {limit}")
+        raise field_error("limit", f"must be >= 1, got {limit}")
     clips, _ = load_split(data_dir, split)
     clips = [c for c in clips if c.captions]
     if not clips:

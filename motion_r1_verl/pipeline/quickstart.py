@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
-from motion_r1_verl.errors import UserError
+from motion_r1_verl.errors import UserError, field_error
 from motion_r1_verl.pipeline.commands import motion_r1
 from motion_r1_verl.pipeline.stages import Stage, marker_path
 from motion_r1_verl.pipeline.steps import (
@@ -57,14 +57,14 @@ class QuickstartConfig:
     def __post_init__(self) -> None:
         if self.n_clips < 400:
             # R-Precision draws batches of 32 test clips; the test split is about 9 % of the clips.
-            raise UserError(f"--clips must be >= 400 so the test split holds 32 clips, got {self.n_clips}")
+            raise field_error("n_clips", f"must be >= 400 so the test split holds 32 clips, got {self.n_clips}")
         for name in ("vq_steps", "retrieval_epochs", "judge_epochs", "grpo_steps", "sft_batch_size"):
             if getattr(self, name) < 1:
                 raise UserError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.sft_epochs <= 0:
-            raise UserError(f"--sft-epochs must be > 0, got {self.sft_epochs}")
+            raise field_error("sft_epochs", f"must be > 0, got {self.sft_epochs}")
         if self.cot_mode not in ("rules", "oracle"):
-            raise UserError(f"--cot must be rules or oracle, got {self.cot_mode!r}")
+            raise field_error("cot_mode", f"must be rules or oracle, got {self.cot_mode!r}")
         if self.grpo_updates_per_step < 1 or self.grpo_prompts_per_step % self.grpo_updates_per_step:
             raise UserError(
                 f"GRPO prompts per step ({self.grpo_prompts_per_step}) must be a multiple of the optimiser steps "

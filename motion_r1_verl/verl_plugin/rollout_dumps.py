@@ -44,7 +44,7 @@ from typing import Any
 
 import numpy as np
 
-from motion_r1_verl.errors import UserError
+from motion_r1_verl.errors import UserError, field_error
 from motion_r1_verl.motion.humanml3d import write_text_atomic
 from motion_r1_verl.verl_plugin.reward_stats import group_of, metric_name, reward_metrics
 from motion_r1_verl.verl_plugin.run_files import (
@@ -433,11 +433,11 @@ def parse_step_range(text: str) -> tuple[int | None, int | None]:
     """``"A-B"``, ``"A-"``, ``"-B"`` or ``"A"`` -> (first, last), None for an open end."""
     match = re.fullmatch(r"\s*(\d*)\s*(-?)\s*(\d*)\s*", text)
     if match is None or not (match[1] or match[3]) or (not match[2] and not match[1]):
-        raise UserError(f"--steps {text!r}: expected A-B, A-, -B or A (step numbers)")
+        raise field_error("steps", f"{text!r}: expected A-B, A-, -B or A (step numbers)")
     first = int(match[1]) if match[1] else None
     last = (int(match[3]) if match[3] else None) if match[2] else first
     if first is not None and last is not None and first > last:
-        raise UserError(f"--steps {text!r}: the first step is after the last")
+        raise field_error("steps", f"{text!r}: the first step is after the last")
     return first, last
 
 
@@ -524,9 +524,9 @@ def diagnose_run(
         progress: show a progress bar (default: only for large dumps on a terminal).
     """
     if codebook_size is not None and codebook_size <= 0:
-        raise UserError(f"--codebook-size must be positive, got {codebook_size}")
+        raise field_error("codebook_size", f"must be positive, got {codebook_size}")
     if window < 1:
-        raise UserError(f"--window must be at least 1, got {window}")
+        raise field_error("window", f"must be at least 1, got {window}")
     run_dir = resolve_run_dir(Path(run_dir))
     config = read_run_config(run_dir)
     notes: list[str] = []

@@ -28,7 +28,7 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from motion_r1_verl.errors import UserError
+from motion_r1_verl.errors import UserError, field_error
 from motion_r1_verl.motion.constants import RIC_SLICE
 from motion_r1_verl.motion.features import joints_from_features
 from motion_r1_verl.motion.normalization import Normalizer
@@ -213,7 +213,7 @@ def train_vq(
     if resume:
         model, ckpt_config, normalizer = load_checkpoint(out_dir, device="cpu")
         if config is not None and config.model != ckpt_config.model:
-            raise UserError(f"--resume: {out_dir} was trained with a different model config")
+            raise field_error("resume", f": {out_dir} was trained with a different model config")
         config = ckpt_config
         state = load_trainer_state(out_dir)
     else:

@@ -48,9 +48,9 @@ def test_same_clips_held_out_as_sft():
 def test_captions_per_clip_and_errors(tmp_path):
     train, _ = split_rows(_triplets(), RLBuildConfig(captions_per_clip=1))
     assert len(train) == 6
-    with pytest.raises(UserError, match="val-fraction"):
+    with pytest.raises(UserError, match="^val_fraction"):
         RLBuildConfig(val_fraction=1.5)
-    with pytest.raises(UserError, match="captions-per-clip"):
+    with pytest.raises(UserError, match="^captions_per_clip"):
         RLBuildConfig(captions_per_clip=0)
     with pytest.raises(UserError, match="no triplets"):
         build_rl_dataset([], tmp_path, RLBuildConfig())

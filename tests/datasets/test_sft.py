@@ -76,9 +76,9 @@ def test_val_split_is_by_clip():
 
 
 def test_config_and_empty_input_errors(tmp_path):
-    with pytest.raises(UserError, match="val-fraction"):
+    with pytest.raises(UserError, match="^val_fraction"):
         SFTBuildConfig(val_fraction=1.0)
-    with pytest.raises(UserError, match="captions-per-clip"):
+    with pytest.raises(UserError, match="^captions_per_clip"):
         SFTBuildConfig(captions_per_clip=0)
     with pytest.raises(UserError, match="no triplets"):
         build_sft_dataset([], tmp_path, SFTBuildConfig())

@@ -94,6 +94,7 @@ def test_user_errors(tiny_model, tmp_path, capsys):
     assert main(["generate", "x", "--model", str(tiny_model), "--prompts", str(tmp_path / "nope.txt")]) == 2
     assert "--prompts" in capsys.readouterr().err
     assert main(["generate", "x", "--model", str(tiny_model), "--retries", "-1"]) == 2
+    assert "error: --retries must be >= 0, got -1" in capsys.readouterr().err  # the library's field, as a flag
     assert main(["generate", "x", "--model", str(tiny_model), "--n", "0"]) == 2
     # a folder with motion_vocab.json but no model
     broken = tmp_path / "broken"

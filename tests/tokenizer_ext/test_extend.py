@@ -105,10 +105,10 @@ def test_padded_rows():
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"codebook_size": 0}, "codebook-size"),
-        ({"init": "zeros"}, "--init"),
-        ({"init": "codebook"}, "--codec"),
-        ({"pad_to_multiple_of": 0}, "pad-to-multiple-of"),
+        ({"codebook_size": 0}, "^codebook_size"),
+        ({"init": "zeros"}, "^init must be one of"),
+        ({"init": "codebook"}, "^codec is required"),
+        ({"pad_to_multiple_of": 0}, "^pad_to_multiple_of"),
     ],
 )
 def test_config_rejects_bad_values(tmp_path, kwargs, message):

@@ -54,7 +54,7 @@ def test_collect_texts_reads_captions_and_cot(tmp_path):
     other.write_text(json.dumps({"think": "T2", "plan": "P2"}) + "\n\n")
     assert collect_texts(None, other) == ["T2", "P2"]
     assert collect_texts(tmp_path, other)[-2:] == ["T2", "P2"]
-    with pytest.raises(UserError, match="--cot"):
+    with pytest.raises(UserError, match="^cot .* not found"):
         collect_texts(None, tmp_path / "nope.jsonl")
     other.write_text("{not json\n")
     with pytest.raises(UserError, match="elsewhere.jsonl:1"):

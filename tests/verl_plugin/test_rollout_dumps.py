@@ -282,7 +282,7 @@ def test_parse_step_range(text, expected):
 
 @pytest.mark.parametrize("text", ["", "-", "a-b", "7-3", "1-2-3"])
 def test_parse_step_range_rejects(text):
-    with pytest.raises(UserError, match="--steps"):
+    with pytest.raises(UserError, match="^steps "):
         parse_step_range(text)
 
 

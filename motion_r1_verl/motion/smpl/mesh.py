@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from motion_r1_verl.errors import UserError
+from motion_r1_verl.errors import UserError, field_error
 from motion_r1_verl.motion.constants import FPS
 
 MESH_FORMATS = ("obj", "ply")
@@ -47,7 +47,7 @@ def export_mesh_sequence(
     if out.suffix.lower() == ".glb":
         return [write_glb_animation(vertices, faces, out, fps=fps)]
     if out.suffix and not out.is_dir():
-        raise UserError(f"--mesh {out}: expected a .glb file or a folder for per-frame .{fmt} files")
+        raise field_error("out", f"{out}: expected a .glb file or a folder for per-frame .{fmt} files")
     return write_frame_meshes(vertices, faces, out, fmt=fmt)
 
 

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from motion_r1_verl.errors import UserError
+from motion_r1_verl.errors import UserError, field_error
 
 SMPL_URL = "https://smpl.is.tue.mpg.de"
 GENDERS = ("neutral", "male", "female")
@@ -62,7 +62,7 @@ def find_model_file(model_dir: str | os.PathLike, gender: str = "neutral") -> Pa
     path = Path(model_dir)
     if path.is_file():
         if path.suffix.lower() != ".pkl":
-            raise UserError(f"--smpl-model {path}: expected the folder holding smpl/{name} (or that .pkl file)")
+            raise field_error("model_dir", f"{path}: expected the folder holding smpl/{name} (or that .pkl file)")
         return path
     if not path.is_dir():
         raise UserError(
