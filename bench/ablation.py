@@ -43,6 +43,7 @@ import math
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -62,6 +63,7 @@ from motion_r1_verl.pipeline.steps import (
     sft_steps_for,
     train_grpo,
     train_sft,
+    write_decoded_codes,
 )
 
 METRICS = ("R@1", "R@2", "R@3", "FID", "MM-Dist", "Diversity")
@@ -151,127 +153,125 @@ def eval_json(config: AblationConfig, name: str, seed: int | None, split: str, j
     return where / "eval" / judge / split / f"{name}.json"
 
 
-def build_stages(config: AblationConfig) -> list[Stage]:
+# Every unit: (config, ..., the ablation folder) -> a one-line summary; build_stages binds them with partial.
+
+
+def nocot_data(config: AblationConfig, _out: Path) -> str:
+    run, target = config.run, config.out / "nocot-sft-data"
+    motion_r1("build-sft", "--cot", run / "cot.jsonl", "--codes", run / "codes.jsonl", "--out", target,
+              "--reasoning", "none", "--val-split", "val", "--data", data_dir(run),
+              "--val-captions-per-clip", "1")  # fmt: skip
+    return f"no-CoT SFT parquet (motion span only) in {target}"
+
+
+def base_llm(config: AblationConfig, seed: int, _out: Path) -> str:
+    run, folder = config.run, seed_dir(config, seed)
+    motion_r1("make-tiny-llm", "--out", folder / "tiny-llm", "--data", data_dir(run), "--cot",
+              run / "cot.jsonl", "--seed", str(seed), "--overwrite")  # fmt: skip
+    codebook = json.loads((run / "tiny-llm-motion" / "motion_vocab.json").read_text())["codebook_size"]
+    motion_r1("extend-vocab", "--base", folder / "tiny-llm", "--codebook-size", str(codebook), "--init",
+              "codebook", "--codec", run / "vq", "--pad-to-multiple-of", "64", "--seed", str(seed),
+              "--overwrite", "--out", folder / "tiny-llm-motion")  # fmt: skip
+    return f"tiny LM initialised with seed {seed} in {folder / 'tiny-llm-motion'}"
+
+
+def sft(config: AblationConfig, variant: Variant, seed: int, _out: Path) -> str:
+    data = config.out / "nocot-sft-data" if variant.name == "nocot-sft" else config.run / "sft-data"
+    folder = seed_dir(config, seed)
+    steps = sft_steps_for(data, config.sft_epochs, config.sft_batch_size)
+    train_sft(folder / "tiny-llm-motion", data, folder / f"{variant.name}-ckpt",
+              model_dir(config, variant, seed), steps=steps, batch_size=config.sft_batch_size)  # fmt: skip
+    return f"{variant.label} (seed {seed}, {steps} steps) in {model_dir(config, variant, seed)}"
+
+
+def grpo(config: AblationConfig, variant: Variant, seed: int, _out: Path) -> str:
+    weights = variant.reward_weights or {}
+    overrides = [f"+reward.custom_reward_function.reward_kwargs.{k}={v}" for k, v in weights.items()]
+    overrides += [
+        f"data.seed={seed}",
+        f"actor_rollout_ref.rollout.seed={seed}",
+        f"trainer.experiment_name=ablation_{variant.name}_s{seed}",
+        # Validation at the SFT start and at the end only: the two points the comparison reads.
+        f"trainer.test_freq={config.grpo_steps}",
+    ]
+    folder = grpo_dir(config, variant, seed)
+    train_grpo(
+        config.run,
+        model_dir(config, BY_NAME["cot-sft"], seed),
+        folder / "ckpt",
+        folder / "model",
+        steps=config.grpo_steps,
+        prompts_per_step=config.grpo_prompts_per_step,
+        group_size=config.grpo_group_size,
+        updates_per_step=config.grpo_updates_per_step,
+        lr=config.grpo_lr,
+        overrides=overrides,
+    )
+    return f"GRPO ({variant.label}, seed {seed}) in {folder / 'model'}"
+
+
+def generate(config: AblationConfig, variant: Variant, seed: int, split: str, _out: Path) -> str:
+    target = gen_dir(config, variant.name, seed, split)
+    ok, total = generate_split(
+        model_dir(config, variant, seed), data_dir(config.run), split, target, seed, samples=config.samples
+    )
+    return f"{ok}/{total} well-formed {split} generations in {target}"
+
+
+def evaluate(config: AblationConfig, name: str, label: str, seed: int | None, split: str, _out: Path) -> str:
+    for judge in JUDGES:
+        out_json = eval_json(config, name, seed, split, judge)
+        gen = None if name == "real" else gen_dir(config, name, seed, split)
+        evaluate_split(config.run, split, gen, label, out_json, seed=seed or 0, judge=judge)
+    return f"{label}{'' if seed is None else f' (seed {seed})'} on {split}, both judges"
+
+
+def ceiling(config: AblationConfig, split: str, _out: Path) -> str:
+    target = gen_dir(config, "ceiling", None, split)
     run = config.run
+    n = write_decoded_codes(run / "codes.jsonl", run / "vq", data_dir(run), split, target)
+    return f"{n} decoded ground-truth code sequences of {split} in {target}"
 
-    def nocot_data(out: Path) -> str:
-        target = out / "nocot-sft-data"
-        motion_r1("build-sft", "--cot", run / "cot.jsonl", "--codes", run / "codes.jsonl", "--out", target,
-                  "--reasoning", "none", "--val-split", "val", "--data", data_dir(run),
-                  "--val-captions-per-clip", "1")  # fmt: skip
-        return f"no-CoT SFT parquet (motion span only) in {target}"
 
-    def base_llm(seed: int):
-        def make(_out: Path) -> str:
-            folder = seed_dir(config, seed)
-            motion_r1("make-tiny-llm", "--out", folder / "tiny-llm", "--data", data_dir(run), "--cot",
-                      run / "cot.jsonl", "--seed", str(seed), "--overwrite")  # fmt: skip
-            codebook = json.loads((run / "tiny-llm-motion" / "motion_vocab.json").read_text())["codebook_size"]
-            motion_r1("extend-vocab", "--base", folder / "tiny-llm", "--codebook-size", str(codebook), "--init",
-                      "codebook", "--codec", run / "vq", "--pad-to-multiple-of", "64", "--seed", str(seed),
-                      "--overwrite", "--out", folder / "tiny-llm-motion")  # fmt: skip
-            return f"tiny LM initialised with seed {seed} in {folder / 'tiny-llm-motion'}"
-
-        return make
-
-    def sft(variant: Variant, seed: int):
-        def train(_out: Path) -> str:
-            data = config.out / "nocot-sft-data" if variant.name == "nocot-sft" else run / "sft-data"
-            folder = seed_dir(config, seed)
-            steps = sft_steps_for(data, config.sft_epochs, config.sft_batch_size)
-            train_sft(folder / "tiny-llm-motion", data, folder / f"{variant.name}-ckpt",
-                      model_dir(config, variant, seed), steps=steps, batch_size=config.sft_batch_size)  # fmt: skip
-            return f"{variant.label} (seed {seed}, {steps} steps) in {model_dir(config, variant, seed)}"
-
-        return train
-
-    def grpo(variant: Variant, seed: int):
-        def train(_out: Path) -> str:
-            weights = variant.reward_weights or {}
-            overrides = [f"+reward.custom_reward_function.reward_kwargs.{k}={v}" for k, v in weights.items()]
-            overrides += [
-                f"data.seed={seed}",
-                f"actor_rollout_ref.rollout.seed={seed}",
-                f"trainer.experiment_name=ablation_{variant.name}_s{seed}",
-                # Validation at the SFT start and at the end only: the two points the comparison reads.
-                f"trainer.test_freq={config.grpo_steps}",
-            ]
-            folder = grpo_dir(config, variant, seed)
-            train_grpo(
-                run,
-                model_dir(config, BY_NAME["cot-sft"], seed),
-                folder / "ckpt",
-                folder / "model",
-                steps=config.grpo_steps,
-                prompts_per_step=config.grpo_prompts_per_step,
-                group_size=config.grpo_group_size,
-                updates_per_step=config.grpo_updates_per_step,
-                lr=config.grpo_lr,
-                overrides=overrides,
+def seed_stages(config: AblationConfig, seed: int) -> list[Stage]:
+    """One replication: the seed's tiny LM (when an SFT arm trains), each arm, and its test units."""
+    arms = [v for v in VARIANTS if v.name in config.arms]
+    sft_arms = [v for v in arms if v.reward_weights is None and not (config.shared_sft and v.name == "cot-sft")]
+    stages = [Stage(f"llm-s{seed}", f"tiny LM, seed {seed}", partial(base_llm, config, seed))] if sft_arms else []
+    for variant in arms:
+        tag = f"{variant.name}-s{seed}"
+        if variant.reward_weights is not None:
+            stages.append(
+                Stage(f"train-{tag}", f"GRPO {variant.label}, seed {seed}", partial(grpo, config, variant, seed))
             )
-            return f"GRPO ({variant.label}, seed {seed}) in {folder / 'model'}"
-
-        return train
-
-    def generate(variant: Variant, seed: int, split: str):
-        def run_generate(_out: Path) -> str:
-            target = gen_dir(config, variant.name, seed, split)
-            ok, total = generate_split(
-                model_dir(config, variant, seed), data_dir(run), split, target, seed, samples=config.samples
+        elif variant in sft_arms:
+            stages.append(Stage(f"train-{tag}", f"{variant.label}, seed {seed}", partial(sft, config, variant, seed)))
+        if config.validation_only:
+            continue
+        for split in SPLITS:
+            stages.append(
+                Stage(f"gen-{tag}-{split}", f"generate {split}", partial(generate, config, variant, seed, split))
             )
-            return f"{ok}/{total} well-formed {split} generations in {target}"
+            run_eval = partial(evaluate, config, variant.name, variant.label, seed, split)
+            stages.append(Stage(f"eval-{tag}-{split}", f"evaluate {split}", run_eval))
+    return stages
 
-        return run_generate
 
-    def evaluate(name: str, label: str, seed: int | None, split: str):
-        def run_eval(_out: Path) -> str:
-            for judge in JUDGES:
-                out_json = eval_json(config, name, seed, split, judge)
-                gen = None if name == "real" else gen_dir(config, name, seed, split)
-                evaluate_split(run, split, gen, label, out_json, seed=seed or 0, judge=judge)
-            return f"{label}{'' if seed is None else f' (seed {seed})'} on {split}, both judges"
-
-        return run_eval
-
-    def ceiling(split: str):
-        def decode(_out: Path) -> str:
-            from motion_r1_verl.pipeline.steps import write_decoded_codes
-
-            target = gen_dir(config, "ceiling", None, split)
-            n = write_decoded_codes(run / "codes.jsonl", run / "vq", data_dir(run), split, target)
-            return f"{n} decoded ground-truth code sequences of {split} in {target}"
-
-        return decode
-
+def build_stages(config: AblationConfig) -> list[Stage]:
+    """Reference rows (Real, ceiling), the no-CoT data when that arm runs, then every seed in turn."""
     stages: list[Stage] = []
     for split in SPLITS:
+        real = partial(evaluate, config, "real", "Real", None, split)
+        stages.append(Stage(f"real-{split}", f"evaluate the real {split} motions", real))
         stages.append(
-            Stage(f"real-{split}", f"evaluate the real {split} motions", evaluate("real", "Real", None, split))
+            Stage(f"ceiling-{split}", f"decode the ground-truth codes of {split}", partial(ceiling, config, split))
         )
-        stages.append(Stage(f"ceiling-{split}", f"decode the ground-truth codes of {split}", ceiling(split)))
-        stages.append(Stage(f"eval-ceiling-{split}", "evaluate them", evaluate("ceiling", "Ceiling", None, split)))
+        ceiling_eval = partial(evaluate, config, "ceiling", "Ceiling", None, split)
+        stages.append(Stage(f"eval-ceiling-{split}", "evaluate them", ceiling_eval))
     if "nocot-sft" in config.arms:
-        stages.append(Stage("nocot-sft-data", "build the no-CoT SFT parquet", nocot_data))
-    arms = [v for v in VARIANTS if v.name in config.arms]
+        stages.append(Stage("nocot-sft-data", "build the no-CoT SFT parquet", partial(nocot_data, config)))
     for seed in range(config.seeds):
-        sft_arms = [v for v in arms if v.reward_weights is None and not (config.shared_sft and v.name == "cot-sft")]
-        if sft_arms:
-            stages.append(Stage(f"llm-s{seed}", f"tiny LM, seed {seed}", base_llm(seed)))
-        for variant in arms:
-            tag = f"{variant.name}-s{seed}"
-            if variant.reward_weights is not None:
-                stages.append(Stage(f"train-{tag}", f"GRPO {variant.label}, seed {seed}", grpo(variant, seed)))
-            elif variant in sft_arms:
-                stages.append(Stage(f"train-{tag}", f"{variant.label}, seed {seed}", sft(variant, seed)))
-            if config.validation_only:
-                continue
-            for split in SPLITS:
-                stages.append(Stage(f"gen-{tag}-{split}", f"generate {split}", generate(variant, seed, split)))
-                stages.append(
-                    Stage(
-                        f"eval-{tag}-{split}", f"evaluate {split}", evaluate(variant.name, variant.label, seed, split)
-                    )
-                )
+        stages += seed_stages(config, seed)
     return stages
 
 
