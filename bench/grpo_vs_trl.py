@@ -845,7 +845,7 @@ def _check_run(args: argparse.Namespace) -> None:
         raise UserError("--steps must be >= 2: the first step of each side is excluded from the medians")
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument(
         "--run",
@@ -880,7 +880,36 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--timeout", type=int, default=1800, help="seconds per side before it is stopped (default 1800)"
     )
     parser.add_argument("--trl-child", type=Path, default=None, help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def figures_of(args, budget, threads: int, verl, trl, match) -> dict:
+    """The run's figures: the ratio, both sides' medians and start-up, and the shared budget."""
+    return {
+        "profile": PROFILE,
+        "steps": args.steps,
+        "prompts": args.prompts,
+        "group": args.group,
+        "threads": threads,
+        "optimiser_steps_per_grpo_step": budget.optimiser_steps_per_grpo_step,
+        "ratio_verl_over_trl": ratio(verl, trl),
+        "verl_median_step_s": verl and verl["median_step_s"],
+        "trl_median_step_s": trl and trl["median_step_s"],
+        "verl_median_gen_s": verl and verl["median_gen_s"],
+        "verl_gen_s": verl and verl["gen_s"],
+        "verl_gen_on_2s_grid": verl and verl["gen_2s_grid"]["quantised"],
+        "verl_startup_s": verl and verl["startup_s"],
+        "trl_startup_s": trl and trl["startup_s"],
+        "prompts_match": match,
+        "budget": {k: v for k, v in asdict(budget).items() if k not in ("notes", "reward_kwargs")},
+        "notes": list(budget.notes),
+        "verl": verl,
+        "trl": trl,
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     if args.trl_child is not None:
         return trl_child(args.trl_child)
     try:
@@ -927,27 +956,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         match = prompts_match(verl_dump_ids(verl_run), ours, args.group)
     if args.only != "verl":
         trl = run_trl(args, budget, order, env)
-    figures = {
-        "profile": PROFILE,
-        "steps": args.steps,
-        "prompts": args.prompts,
-        "group": args.group,
-        "threads": threads,
-        "optimiser_steps_per_grpo_step": budget.optimiser_steps_per_grpo_step,
-        "ratio_verl_over_trl": ratio(verl, trl),
-        "verl_median_step_s": verl and verl["median_step_s"],
-        "trl_median_step_s": trl and trl["median_step_s"],
-        "verl_median_gen_s": verl and verl["median_gen_s"],
-        "verl_gen_s": verl and verl["gen_s"],
-        "verl_gen_on_2s_grid": verl and verl["gen_2s_grid"]["quantised"],
-        "verl_startup_s": verl and verl["startup_s"],
-        "trl_startup_s": trl and trl["startup_s"],
-        "prompts_match": match,
-        "budget": {k: v for k, v in asdict(budget).items() if k not in ("notes", "reward_kwargs")},
-        "notes": list(budget.notes),
-        "verl": verl,
-        "trl": trl,
-    }
+    figures = figures_of(args, budget, threads, verl, trl, match)
     print(format_table(figures))
     print(json_line(figures))
     return 0
