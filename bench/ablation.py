@@ -158,7 +158,7 @@ def eval_json(config: AblationConfig, name: str, seed: int | None, split: str, j
 
 def nocot_data(config: AblationConfig, _out: Path) -> str:
     run, target = config.run, config.out / "nocot-sft-data"
-    motion_r1("build-sft", "--cot", run / "cot.jsonl", "--codes", run / "codes.jsonl", "--out", target,
+    motion_r1("dataset", "sft", "--cot", run / "cot.jsonl", "--codes", run / "codes.jsonl", "--out", target,
               "--reasoning", "none", "--val-split", "val", "--data", data_dir(run),
               "--val-captions-per-clip", "1")  # fmt: skip
     return f"no-CoT SFT parquet (motion span only) in {target}"
@@ -166,10 +166,10 @@ def nocot_data(config: AblationConfig, _out: Path) -> str:
 
 def base_llm(config: AblationConfig, seed: int, _out: Path) -> str:
     run, folder = config.run, seed_dir(config, seed)
-    motion_r1("make-tiny-llm", "--out", folder / "tiny-llm", "--data", data_dir(run), "--cot",
+    motion_r1("llm", "make-tiny", "--out", folder / "tiny-llm", "--data", data_dir(run), "--cot",
               run / "cot.jsonl", "--seed", str(seed), "--overwrite")  # fmt: skip
     codebook = json.loads((run / "tiny-llm-motion" / "motion_vocab.json").read_text())["codebook_size"]
-    motion_r1("extend-vocab", "--base", folder / "tiny-llm", "--codebook-size", str(codebook), "--init",
+    motion_r1("llm", "extend-vocab", "--base", folder / "tiny-llm", "--codebook-size", str(codebook), "--init",
               "codebook", "--codec", run / "vq", "--pad-to-multiple-of", "64", "--seed", str(seed),
               "--overwrite", "--out", folder / "tiny-llm-motion")  # fmt: skip
     return f"tiny LM initialised with seed {seed} in {folder / 'tiny-llm-motion'}"

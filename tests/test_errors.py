@@ -15,6 +15,6 @@ def test_the_cli_speaks_its_own_flags():
     assert message == "--batch-size must be >= 1, got 0"
     assert cli_message(field_error("n_clips", "must be >= 400"), "quickstart") == "--clips must be >= 400"
     assert cli_message(field_error("model_dir", "x: folder not found"), "generate") == "--model x: folder not found"
-    assert cli_message(field_error("data_dir", "x is not a folder"), "make-tiny-llm") == "--data x is not a folder"
+    assert cli_message(field_error("data_dir", "x is not a folder"), "llm") == "--data x is not a folder"
     # a message about a file, not a field, is left as it is
     assert cli_message(UserError("codes.jsonl:3: not JSON"), "vq") == "codes.jsonl:3: not JSON"

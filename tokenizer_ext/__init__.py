@@ -5,7 +5,7 @@ NON-special tokens, resizes the input and output embeddings (padded to a multipl
 new rows and writes an HF folder plus ``motion_vocab.json``. ``checks`` verifies the result;
 ``make_tiny_llm`` builds a small random Qwen2-architecture model for CPU tests.
 
-CLI: ``motion-r1 extend-vocab --base DIR --codebook-size 512 --out DIR``.
+CLI: ``motion-r1 llm extend-vocab --base DIR --codebook-size 512 --out DIR``.
 """
 
 from tokenizer_ext.checks import VocabCheckError, run_checks

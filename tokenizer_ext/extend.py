@@ -13,7 +13,7 @@ Why each step:
 The result is checked (:func:`tokenizer_ext.checks.run_checks`) and written atomically: everything
 goes to ``OUT.tmp-*`` first, then one rename.
 
-Run: ``motion-r1 extend-vocab --base Qwen/Qwen2.5-3B-Instruct --codebook-size 512 --out runs/qwen-motion``
+Run: ``motion-r1 llm extend-vocab --base Qwen/Qwen2.5-3B-Instruct --codebook-size 512 --out runs/qwen-motion``
 """
 
 import json
@@ -119,7 +119,7 @@ class MotionVocab:
     def load(cls, folder: str | Path) -> "MotionVocab":
         path = Path(folder) / MOTION_VOCAB_FILE
         if not path.is_file():
-            raise UserError(f"{path} not found: is {folder} a folder written by `motion-r1 extend-vocab`?")
+            raise UserError(f"{path} not found: is {folder} a folder written by `motion-r1 llm extend-vocab`?")
         return cls(**json.loads(path.read_text()))
 
 

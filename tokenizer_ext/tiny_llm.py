@@ -8,7 +8,7 @@ The tokenizer is trained on the texts the model will see (dataset captions, CoT 
 prompt), so tokenised sequences stay short. Its chat template is ChatML, like Qwen2.5-Instruct's,
 without the default system turn.
 
-Run: ``motion-r1 make-tiny-llm --out runs/tiny-llm --data runs/synth``
+Run: ``motion-r1 llm make-tiny --out runs/tiny-llm --data runs/synth``
 """
 
 import json

@@ -15,6 +15,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from motion_r1_verl.cli._group import add_group
 from motion_r1_verl.errors import UserError
 
 if TYPE_CHECKING:
@@ -63,13 +64,11 @@ def _add_llm_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
+    inner = add_group(
+        subparsers,
         "cot",
-        help="build decomposed chain-of-thought data (oracle plans, rules or an LLM with self-verification)",
-        description="Decomposed chain-of-thought data engine.",
+        "Build decomposed chain-of-thought data (oracle plans, rules or an LLM with self-verification).",
     )
-    inner = parser.add_subparsers(dest="cot_command", metavar="<sub-verb>")
-    parser.set_defaults(func=lambda _args: (parser.print_help(), 2)[1])
 
     build = inner.add_parser(
         "build",

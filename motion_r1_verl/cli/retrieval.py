@@ -12,6 +12,7 @@ import json
 import logging
 from pathlib import Path
 
+from motion_r1_verl.cli._group import add_group
 from motion_r1_verl.errors import UserError
 from motion_r1_verl.retrieval.config import DEFAULT_PRESET, PRESETS, TextMotionConfig, TrainConfig
 from motion_r1_verl.retrieval.guo import GuoConfig
@@ -31,11 +32,7 @@ ARCHS = ("tmr", "guo")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    group = subparsers.add_parser(
-        "retrieval", help="text-motion retrieval encoders", description="Text-motion retrieval encoders."
-    )
-    inner = group.add_subparsers(dest="retrieval_command", metavar="<sub-verb>")
-    group.set_defaults(func=lambda _args: (group.print_help(), 2)[1])
+    inner = add_group(subparsers, "retrieval", "Text-motion retrieval encoders: the reward's and the judge.")
     p = inner.add_parser(
         "train",
         help="train a text-motion model on a HumanML3D-format folder",

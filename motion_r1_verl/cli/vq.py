@@ -6,6 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
+from motion_r1_verl.cli._group import add_group
+
 TRAIN_EXAMPLE = """examples:
   motion-r1 vq train --data runs/synth --out runs/vq --preset small
   motion-r1 vq train --data runs/synth --out runs/vq --resume --steps 6000   # continue, longer schedule
@@ -95,15 +97,7 @@ def _eval(args: argparse.Namespace) -> int:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     desc = "Motion tokenizer (VQ-VAE): train it, encode a dataset into motion codes, measure reconstruction."
-    parser = subparsers.add_parser(
-        "vq",
-        help=desc,
-        description=desc,
-        epilog=TRAIN_EXAMPLE + ENCODE_EXAMPLE + EVAL_EXAMPLE,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    inner = parser.add_subparsers(dest="vq_command", metavar="<sub-verb>")
-    parser.set_defaults(func=lambda _args: (parser.print_help(), 2)[1])
+    inner = add_group(subparsers, "vq", desc, epilog=TRAIN_EXAMPLE + ENCODE_EXAMPLE + EVAL_EXAMPLE)
 
     train_desc = (
         "Train the VQ-VAE on a HumanML3D-format folder (train.txt windows, val.txt validation). Writes the "

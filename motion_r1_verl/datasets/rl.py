@@ -13,7 +13,7 @@ on exactly the conversation it was fine-tuned on. ``reward_fns.motion_r1`` reads
 (motion id + codes) and ``extra_info["caption"]``. The validation split is made by clip with the same
 rule and seed as the SFT builder, so the same clips are held out in both stages.
 
-Run: ``motion-r1 build-rl --cot runs/cot.jsonl --codes runs/codes.jsonl --out runs/rl``
+Run: ``motion-r1 dataset rl --cot runs/cot.jsonl --codes runs/codes.jsonl --out runs/rl``
 (or ``--plans runs/synth/plans.jsonl --data runs/synth`` instead of ``--cot``).
 """
 

@@ -8,7 +8,7 @@ Paraphrases: a clip usually has several captions (several CoT rows with the same
 every caption is a row; ``captions_per_clip`` samples at most that many per clip. The validation split
 is made by CLIP, so paraphrases of one motion never sit on both sides.
 
-Run: ``motion-r1 build-sft --cot runs/cot.jsonl --codes runs/codes.jsonl --out runs/sft``
+Run: ``motion-r1 dataset sft --cot runs/cot.jsonl --codes runs/codes.jsonl --out runs/sft``
 """
 
 from collections.abc import Sequence
@@ -43,7 +43,7 @@ class SFTBuildConfig(SplitConfig):
 
     @classmethod
     def for_reasoning(cls, reasoning: str, **split_fields) -> "SFTBuildConfig":
-        """``reasoning`` is one of REASONING_CHOICES (the ``build-sft --reasoning`` flag)."""
+        """``reasoning`` is one of REASONING_CHOICES (the ``dataset sft --reasoning`` flag)."""
         if reasoning not in REASONING_CHOICES:
             raise UserError(f"reasoning must be one of {', '.join(REASONING_CHOICES)}, got {reasoning!r}")
         return cls(**split_fields, with_think=reasoning != "none", with_output=reasoning == "think+output")

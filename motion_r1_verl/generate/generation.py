@@ -12,7 +12,7 @@ A job that never succeeds ends with ``valid=False`` and the reason of its last a
 With greedy decoding (temperature 0) a retry would repeat the same text, so there are no retries.
 
 The codec is the one recorded in the model folder's ``motion_vocab.json`` (written by
-``motion-r1 extend-vocab --codec``, copied by ``recipes/motion_r1/merge.sh``) unless one is given.
+``motion-r1 llm extend-vocab --codec``, copied by ``recipes/motion_r1/merge.sh``) unless one is given.
 """
 
 from __future__ import annotations
@@ -171,7 +171,7 @@ def resolve_codec(model_dir: str | os.PathLike, codec: str | os.PathLike | None 
     except (json.JSONDecodeError, AttributeError) as err:
         raise UserError(f"{vocab_file}: not a motion_vocab.json object ({err})") from err
     if not recorded:
-        raise UserError(f"{vocab_file} records no codec (extend-vocab ran without --codec): pass --codec CKPT")
+        raise UserError(f"{vocab_file} records no codec (llm extend-vocab ran without --codec): pass --codec CKPT")
     for candidate in (Path(recorded), Path(model_dir) / recorded):
         if candidate.exists():
             return candidate

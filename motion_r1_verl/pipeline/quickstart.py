@@ -150,10 +150,10 @@ def write_cot(config: QuickstartConfig, run_dir: Path) -> str:
 
 
 def make_llm(config: QuickstartConfig, run_dir: Path) -> str:
-    motion_r1("make-tiny-llm", "--out", run_dir / "tiny-llm", "--data", data_dir(run_dir),
+    motion_r1("llm", "make-tiny", "--out", run_dir / "tiny-llm", "--data", data_dir(run_dir),
               "--cot", run_dir / "cot.jsonl", "--overwrite")  # fmt: skip
     motion_r1(
-        "extend-vocab", "--base", run_dir / "tiny-llm", "--codebook-size", str(codebook_size(run_dir)),
+        "llm", "extend-vocab", "--base", run_dir / "tiny-llm", "--codebook-size", str(codebook_size(run_dir)),
         "--init", "codebook", "--codec", run_dir / "vq", "--pad-to-multiple-of", "64",
         "--out", run_dir / "tiny-llm-motion",
     )  # fmt: skip
@@ -162,7 +162,7 @@ def make_llm(config: QuickstartConfig, run_dir: Path) -> str:
 
 def build_sft_data(config: QuickstartConfig, run_dir: Path) -> str:
     out = run_dir / "sft-data"
-    motion_r1("build-sft", "--cot", run_dir / "cot.jsonl", "--codes", run_dir / "codes.jsonl", "--out", out,
+    motion_r1("dataset", "sft", "--cot", run_dir / "cot.jsonl", "--codes", run_dir / "codes.jsonl", "--out", out,
               *_held_out(run_dir))  # fmt: skip
     return f"SFT parquet in {out}"
 
@@ -176,7 +176,7 @@ def cold_start_sft(config: QuickstartConfig, run_dir: Path) -> str:
 
 def build_rl_data(config: QuickstartConfig, run_dir: Path) -> str:
     out = run_dir / "rl-data"
-    motion_r1("build-rl", "--cot", run_dir / "cot.jsonl", "--codes", run_dir / "codes.jsonl", "--out", out,
+    motion_r1("dataset", "rl", "--cot", run_dir / "cot.jsonl", "--codes", run_dir / "codes.jsonl", "--out", out,
               *_held_out(run_dir))  # fmt: skip
     return f"RL parquet (train prompts + fixed validation prompts) in {out}"
 

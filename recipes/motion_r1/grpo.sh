@@ -5,7 +5,7 @@
 #   VQ_CKPT=runs/vq RETRIEVAL_CKPT=runs/retrieval recipes/motion_r1/grpo.sh [extra hydra overrides]
 #
 # MODEL_PATH is the merged SFT checkpoint (merge.sh TARGET_DIR); DATA_DIR holds train.parquet (and
-# optionally val.parquet) from `motion-r1 build-rl`. The reward is
+# optionally val.parquet) from `motion-r1 dataset rl`. The reward is
 # reward_fns.motion_r1 (weights etc.: +reward.custom_reward_function.reward_kwargs.w_semantic=0.5).
 # Outputs: OUT_DIR/global_step_N/ checkpoints, OUT_DIR/metrics.jsonl (one JSON object per step),
 # OUT_DIR/rollouts/N.jsonl (verl's dump: every response with its score) and OUT_DIR/rollouts/rewards/N.jsonl

@@ -4,16 +4,16 @@
 #   PROFILE=cpu_tiny MODEL_PATH=runs/tiny-llm-motion DATA_DIR=runs/sft OUT_DIR=runs/sft-ckpt \
 #       recipes/motion_r1/sft.sh [extra hydra overrides, e.g. trainer.total_training_steps=20]
 #
-# DATA_DIR holds train.parquet (and optionally val.parquet) from `motion-r1 build-sft`; MODEL_PATH
-# is an extended model from `motion-r1 extend-vocab`. Checkpoints land in OUT_DIR/global_step_N/;
+# DATA_DIR holds train.parquet (and optionally val.parquet) from `motion-r1 dataset sft`; MODEL_PATH
+# is an extended model from `motion-r1 llm extend-vocab`. Checkpoints land in OUT_DIR/global_step_N/;
 # metrics (one JSON object per step) in OUT_DIR/metrics.jsonl. Profiles named cpu_* run on the CPU
 # through the motion_r1_verl platform plugin.
 set -xeuo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 PROFILE=${PROFILE:-cpu_tiny}
-MODEL_PATH=${MODEL_PATH:?set MODEL_PATH to the extended model folder (motion-r1 extend-vocab --out)}
-DATA_DIR=${DATA_DIR:?set DATA_DIR to the folder with train.parquet (motion-r1 build-sft --out)}
+MODEL_PATH=${MODEL_PATH:?set MODEL_PATH to the extended model folder (motion-r1 llm extend-vocab --out)}
+DATA_DIR=${DATA_DIR:?set DATA_DIR to the folder with train.parquet (motion-r1 dataset sft --out)}
 OUT_DIR=${OUT_DIR:?set OUT_DIR to the checkpoint folder}
 PYTHON=${PYTHON:-python}
 

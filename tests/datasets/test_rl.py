@@ -90,7 +90,8 @@ def test_build_rl_verb_from_plans(tmp_path, capsys):
     assert (
         main(
             [
-                "build-rl",
+                "dataset",
+                "rl",
                 "--plans",
                 str(plans),
                 "--data",
@@ -105,7 +106,7 @@ def test_build_rl_verb_from_plans(tmp_path, capsys):
     )
     assert "2 triplets" in capsys.readouterr().out
     assert len(pd.read_parquet(tmp_path / "rl" / "train.parquet")) == 2
-    assert main(["build-rl", "--plans", str(plans), "--codes", str(codes), "--out", str(tmp_path / "x")]) == 2
+    assert main(["dataset", "rl", "--plans", str(plans), "--codes", str(codes), "--out", str(tmp_path / "x")]) == 2
 
 
 def test_val_split_by_name_one_caption_per_held_out_clip():
@@ -127,7 +128,7 @@ def test_val_split_verb_and_no_stale_val_file(tmp_path, capsys):
     codes = tmp_path / "codes.jsonl"
     codes.write_text("".join(json.dumps({"id": f"{c:03d}", "codes": [1, 2, 3]}) + "\n" for c in range(6)))
     out = tmp_path / "rl"
-    args = ["build-rl", "--cot", str(cot), "--codes", str(codes), "--out", str(out)]
+    args = ["dataset", "rl", "--cot", str(cot), "--codes", str(codes), "--out", str(out)]
     assert main([*args, "--val-split", "val", "--data", str(data), "--val-captions-per-clip", "1"]) == 0
     val = pd.read_parquet(out / "val.parquet")
     assert [info["id"] for info in val["extra_info"]] == ["002"]

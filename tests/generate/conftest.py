@@ -1,7 +1,7 @@
 """Fixtures for the generate tests, built in-process (about 10 s in total on 2 cores):
 
 - ``tiny_codec``: a VQ-VAE (codebook 32) trained a few steps on 32 synthetic clips;
-- ``tiny_model``: ``motion-r1 make-tiny-llm`` + ``motion-r1 extend-vocab --codec`` (so motion_vocab.json
+- ``tiny_model``: ``motion-r1 llm make-tiny`` + ``motion-r1 llm extend-vocab --codec`` (so motion_vocab.json
   records the codec), a random model: its responses are malformed;
 - ``fitted_model``: the same model briefly overfitted on ONE well-formed response, so its greedy output is
   that response (real model, real ``generate``);
@@ -77,9 +77,9 @@ def tiny_codec(tiny_synth, tmp_path_factory) -> Path:
 def tiny_model(tiny_codec, tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("gen_llm")
     (root / "texts.txt").write_text(f"{CAPTION}\n{THINK}\n{PLAN}\n")
-    assert main(["make-tiny-llm", "--out", str(root / "tiny"), "--texts", str(root / "texts.txt")]) == 0
+    assert main(["llm", "make-tiny", "--out", str(root / "tiny"), "--texts", str(root / "texts.txt")]) == 0
     args = ["--base", str(root / "tiny"), "--codebook-size", str(CODEBOOK_SIZE), "--codec", str(tiny_codec)]
-    assert main(["extend-vocab", *args, "--out", str(root / "model")]) == 0
+    assert main(["llm", "extend-vocab", *args, "--out", str(root / "model")]) == 0
     return root / "model"
 
 
