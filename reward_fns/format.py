@@ -29,26 +29,11 @@ __all__ = [
 ]
 
 
-def check_format(
-    text: object,
-    codebook_size: int,
-    *,
-    with_output: bool = True,
-    min_codes: int = DEFAULT_MIN_CODES,
-    max_codes: int = DEFAULT_MAX_CODES,
-) -> Response:
-    """Format verdict and motion codes of one response (one scan); never raises."""
-    return scan_response(text, codebook_size, with_output=with_output, min_codes=min_codes, max_codes=max_codes)
+# The format verdict and motion codes of one response (one scan; never raises): the protocol's scanner.
+check_format = scan_response
 
 
-def format_reward(
-    text: object,
-    codebook_size: int,
-    *,
-    with_output: bool = True,
-    min_codes: int = DEFAULT_MIN_CODES,
-    max_codes: int = DEFAULT_MAX_CODES,
-) -> float:
-    """1.0 if ``text`` is exactly the required template (see :func:`check_format`), else 0.0."""
-    parsed = check_format(text, codebook_size, with_output=with_output, min_codes=min_codes, max_codes=max_codes)
-    return 1.0 if parsed.format_ok else 0.0
+def format_reward(text: object, codebook_size: int, **limits) -> float:
+    """1.0 if ``text`` is exactly the required template (see :func:`check_format`; ``with_output``,
+    ``min_codes``, ``max_codes`` as there), else 0.0."""
+    return 1.0 if check_format(text, codebook_size, **limits).format_ok else 0.0
