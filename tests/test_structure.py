@@ -2,7 +2,7 @@
 reaches into another package's private names.
 
 Stages, earliest first (README's layout table; ../shared/DESIGN.md's flow): the shared floors (``errors``,
-``motion``'s format core, ``protocol``, ``metrics``), the stages in data-flow order, then the orchestration
+``runtime``, ``motion``'s format core, ``protocol``, ``metrics``), the stages in data-flow order, then the orchestration
 layer (``pipeline``) and the CLI. A module may import its own stage and anything earlier. Imports inside
 functions count too: a lazy import is still a dependency. ``bench/`` sits above everything and is only
 held to the private-names rule.
@@ -22,6 +22,7 @@ PACKAGES = ("motion_r1_verl", "tokenizer_ext", "reward_fns")
 LEVELS: dict[str, int] = {
     "motion_r1_verl": 0,  # the package root: version only
     "errors": 0,
+    "runtime": 0,  # atomic writes: the standard library, numpy and errors only
     "motion": 1,
     "protocol": 2,
     "metrics": 2,

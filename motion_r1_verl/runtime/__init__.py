@@ -1,0 +1,7 @@
+"""The I/O and runtime floor every stage stands on: standard library, numpy and ``motion_r1_verl.errors`` only.
+
+- :mod:`motion_r1_verl.runtime.files`: one atomic write for files (:func:`~motion_r1_verl.runtime.files.atomic_write`
+  and the bytes/text/JSON/JSONL/``.npy`` writers built on it) and folders
+  (:func:`~motion_r1_verl.runtime.files.atomic_dir`), with one permission policy (``FILE_MODE``/``DIR_MODE``) and
+  an opt-in fsync (``durable=True``) for what a crash must not lose.
+"""
