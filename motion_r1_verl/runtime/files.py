@@ -63,16 +63,27 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], None], *, dura
     tmp = Path(name)
     try:
         write(tmp)
-        os.chmod(tmp, FILE_MODE)
-        if durable:
-            _fsync_path(tmp)
-        os.replace(tmp, path)
+        publish_file(tmp, path, durable=durable)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    if durable:
-        _fsync_path(path.parent)
     return path
+
+
+def publish_file(src: str | os.PathLike, target: str | os.PathLike, *, durable: bool = False) -> Path:
+    """Rename the finished file ``src`` to ``target`` in one step, with ``FILE_MODE``; returns ``target``.
+
+    For a file that was complete before it got its final name, written in ``target``'s folder (a journal
+    appended row by row, then published whole). ``durable`` fsyncs its data before and the folder after.
+    """
+    target = Path(target)
+    os.chmod(src, FILE_MODE)
+    if durable:
+        _fsync_path(Path(src))
+    os.replace(src, target)
+    if durable:
+        _fsync_path(target.parent)
+    return target
 
 
 def write_bytes_atomic(path: str | os.PathLike, data: bytes, *, durable: bool = False) -> Path:

@@ -13,6 +13,7 @@ from motion_r1_verl.runtime.files import (
     FILE_MODE,
     atomic_dir,
     atomic_write,
+    publish_file,
     save_npy_atomic,
     write_bytes_atomic,
     write_json_atomic,
@@ -136,6 +137,17 @@ def test_a_name_without_suffix_gets_a_temp_without_one(tmp_path):
     prefix, random = names[0].name.rsplit(".", 1)
     assert prefix == ".LICENSE" and random.replace("_", "").isalnum()  # .<name>.<random>, nothing appended
     assert (tmp_path / "LICENSE").read_text() == "x"
+
+
+@pytest.mark.parametrize("durable", [False, True])
+def test_publish_file_renames_a_finished_journal_over_the_target(tmp_path, durable):
+    journal, target = tmp_path / "codes.jsonl.partial", tmp_path / "codes.jsonl"
+    target.write_text("old\n")
+    with journal.open("a") as handle:  # 0600 under the test's umask
+        handle.write('{"id": "a"}\n')
+    assert publish_file(journal, target, durable=durable) == target
+    assert target.read_text() == '{"id": "a"}\n' and mode(target) == FILE_MODE
+    assert entries(tmp_path) == ["codes.jsonl"]
 
 
 def fill(folder: Path, tag: str) -> None:
