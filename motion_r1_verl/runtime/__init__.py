@@ -2,7 +2,8 @@
 
 - :mod:`motion_r1_verl.runtime.files`: one atomic write for files (:func:`~motion_r1_verl.runtime.files.atomic_write`
   and the bytes/text/JSON/JSONL/``.npy`` writers built on it) and folders
-  (:func:`~motion_r1_verl.runtime.files.atomic_dir`), the rename that publishes a finished journal
+  (:func:`~motion_r1_verl.runtime.files.atomic_dir`, :func:`~motion_r1_verl.runtime.files.recover_dir` after a crash
+  mid-swap), the rename that publishes a finished journal
   (:func:`~motion_r1_verl.runtime.files.publish_file`), with one permission policy (``FILE_MODE``/``DIR_MODE``) and
   an opt-in fsync (``durable=True``) for what a crash must not lose.
 """

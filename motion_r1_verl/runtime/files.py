@@ -151,7 +151,8 @@ def atomic_dir(
     Fill the yielded folder inside the ``with`` block. On success every entry gets ``DIR_MODE``/``FILE_MODE``,
     an existing ``target`` is renamed aside (to ``aside``, default a hidden sibling), the temp folder is renamed
     to ``target`` and the old one is removed: two renames, so a reader never sees a mix of two versions, and the
-    only window without ``target`` is between them (a crash there leaves the old folder at ``aside``). On any
+    only window without ``target`` is between them (a crash there leaves the old folder at ``aside``, which
+    :func:`recover_dir` puts back). On any
     exception the temp folder is removed, ``target`` is untouched and the exception propagates.
     """
     target = Path(target)
@@ -175,3 +176,16 @@ def atomic_dir(
         _fsync_path(target.parent)
     if moved:
         _remove(old)
+
+
+def recover_dir(target: str | os.PathLike, aside: str | os.PathLike) -> None:
+    """Finish an :func:`atomic_dir` swap into ``target`` that a crash cut short, given its ``aside`` path.
+
+    Between the two renames only the old folder exists, at ``aside``: it becomes ``target`` again. After the
+    second one both exist, and ``aside`` (the old version) is removed.
+    """
+    target, aside = Path(target), Path(aside)
+    if aside.is_dir() and not target.exists():
+        os.replace(aside, target)
+    elif aside.is_dir():
+        shutil.rmtree(aside)

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +28,7 @@ from safetensors.torch import load_file, save_file
 
 from motion_r1_verl.errors import UserError
 from motion_r1_verl.motion.normalization import Normalizer
-from motion_r1_verl.runtime.files import atomic_dir
+from motion_r1_verl.runtime.files import atomic_dir, recover_dir
 from motion_r1_verl.vq.config import VQConfig
 from motion_r1_verl.vq.model import MotionVQVAE
 
@@ -52,12 +51,7 @@ def _old_path(path: Path) -> Path:
 
 def recover(path: str | os.PathLike) -> None:
     """Finish an interrupted swap: ``CKPT.old`` without ``CKPT`` becomes ``CKPT`` again."""
-    path = Path(path)
-    old = _old_path(path)
-    if old.is_dir() and not path.exists():
-        os.replace(old, path)
-    elif old.is_dir():
-        shutil.rmtree(old)
+    recover_dir(path, _old_path(Path(path)))
 
 
 def save_checkpoint(

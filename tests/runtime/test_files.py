@@ -14,6 +14,7 @@ from motion_r1_verl.runtime.files import (
     atomic_dir,
     atomic_write,
     publish_file,
+    recover_dir,
     save_npy_atomic,
     write_bytes_atomic,
     write_json_atomic,
@@ -151,6 +152,7 @@ def test_publish_file_renames_a_finished_journal_over_the_target(tmp_path, durab
 
 
 def fill(folder: Path, tag: str) -> None:
+    folder.mkdir(exist_ok=True)
     (folder / "config.json").write_text(json.dumps({"tag": tag}))
     (folder / "sub").mkdir()
     (folder / "sub" / "weights.bin").write_bytes(tag.encode())
@@ -181,7 +183,7 @@ def test_atomic_dir_replaces_an_existing_folder(tmp_path):
 
 def test_atomic_dir_moves_the_old_folder_to_the_given_aside_path(tmp_path):
     target, aside = tmp_path / "ckpt", tmp_path / "ckpt.old"
-    fill(target.mkdir() or target, "old")
+    fill(target, "old")
     renames = []
     real_replace = os.replace
 
@@ -243,3 +245,15 @@ def test_the_floor_imports_only_the_standard_library_numpy_and_errors():
                 found.add(node.module)
     allowed = {"numpy", "motion_r1_verl.errors", "motion_r1_verl.runtime"}
     assert {m for m in found if m.split(".")[0] not in sys.stdlib_module_names and m not in allowed} == set()
+
+
+def test_recover_dir_finishes_a_swap_cut_short(tmp_path):
+    target, aside = tmp_path / "ckpt", tmp_path / "ckpt.old"
+    fill(aside, "old")  # crashed between the renames: only the old folder, aside
+    recover_dir(target, aside)
+    assert (target / "sub" / "weights.bin").read_bytes() == b"old" and entries(tmp_path) == ["ckpt"]
+    fill(aside, "older")  # crashed after both renames: the old folder is left over
+    recover_dir(target, aside)
+    assert (target / "sub" / "weights.bin").read_bytes() == b"old" and entries(tmp_path) == ["ckpt"]
+    recover_dir(target, aside)  # nothing to do
+    assert entries(tmp_path) == ["ckpt"]
