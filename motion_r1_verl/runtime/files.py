@@ -152,8 +152,8 @@ def atomic_dir(
     an existing ``target`` is renamed aside (to ``aside``, default a hidden sibling), the temp folder is renamed
     to ``target`` and the old one is removed: two renames, so a reader never sees a mix of two versions, and the
     only window without ``target`` is between them (a crash there leaves the old folder at ``aside``, which
-    :func:`recover_dir` puts back). On any
-    exception the temp folder is removed, ``target`` is untouched and the exception propagates.
+    :func:`recover_dir` puts back). On any exception the temp folder is removed, ``target`` is untouched and the
+    exception propagates.
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
