@@ -1,8 +1,8 @@
 """The layout keeps its floors: no module imports from a later stage of the data flow, and no package
 reaches into another package's private names.
 
-Stages, earliest first (README's layout table; ../shared/DESIGN.md's flow): the shared floors (``errors``, ``runtime``,
-``motion``'s format core, ``protocol``, ``metrics``), the stages in data-flow order, then the orchestration
+Stages, earliest first (README's layout table; ../shared/DESIGN.md's flow): the shared floors (``errors``,
+``runtime``, ``motion``'s format core, ``protocol``, ``metrics``), the stages in data-flow order, then the orchestration
 layer (``pipeline``) and the CLI. A module may import its own stage and anything earlier. Imports inside
 functions count too: a lazy import is still a dependency. ``bench/`` sits above everything and is only
 held to the private-names rule.
@@ -22,7 +22,7 @@ PACKAGES = ("motion_r1_verl", "tokenizer_ext", "reward_fns")
 LEVELS: dict[str, int] = {
     "motion_r1_verl": 0,  # the package root: version only
     "errors": 0,
-    "runtime": 0,
+    "runtime": 0,  # atomic writes, the device choice, the model cache
     "motion": 1,
     "protocol": 2,
     "metrics": 2,

@@ -11,7 +11,8 @@ Why each step:
   its own copy before new rows are initialised (each from its own statistics).
 
 The result is checked (:func:`tokenizer_ext.checks.run_checks`) and written atomically: everything
-goes to ``OUT.tmp-*`` first, then one rename.
+goes to a hidden temp folder beside ``OUT`` first, then it is renamed in
+(:func:`motion_r1_verl.runtime.files.atomic_dir`).
 
 Run: ``motion-r1 llm extend-vocab --base Qwen/Qwen2.5-3B-Instruct --codebook-size 512 --out runs/qwen-motion``
 """
@@ -19,9 +20,6 @@ Run: ``motion-r1 llm extend-vocab --base Qwen/Qwen2.5-3B-Instruct --codebook-siz
 import json
 import logging
 import math
-import os
-import shutil
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -31,6 +29,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, P
 
 from motion_r1_verl.errors import UserError, field_error
 from motion_r1_verl.protocol import MOTION_END, MOTION_START, REASONING_TAGS, motion_token, motion_tokens
+from motion_r1_verl.runtime.files import atomic_dir
 from tokenizer_ext.checks import run_checks
 from tokenizer_ext.tokens import add_motion_tokens
 
@@ -265,20 +264,12 @@ def extend_vocab(config: ExtendConfig) -> MotionVocab:
     stop_at_motion_end(model, info.motion_end_id)
 
     out = config.out
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f"{out.name}.tmp-", dir=out.parent))
-    try:
+    with atomic_dir(out, durable=True) as tmp:
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
         info.save(tmp)
         # The saved tokenizer must still pass (catches a save/load round trip that drops added tokens).
         run_checks(AutoTokenizer.from_pretrained(tmp), config.codebook_size, info.embedding_rows)
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp)
     logger.info(
         "extended %s: %d tokens, %d embedding rows -> %s", config.base, info.tokenizer_length, info.embedding_rows, out
     )

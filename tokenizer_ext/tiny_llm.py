@@ -13,9 +13,6 @@ Run: ``motion-r1 llm make-tiny --out runs/tiny-llm --data runs/synth``
 
 import json
 import logging
-import os
-import shutil
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +23,7 @@ from transformers import GenerationConfig, PreTrainedTokenizerFast, Qwen2Config,
 
 from motion_r1_verl.errors import UserError, field_error
 from motion_r1_verl.protocol import SYSTEM_PROMPT
+from motion_r1_verl.runtime.files import atomic_dir
 
 logger = logging.getLogger(__name__)
 
@@ -193,17 +191,9 @@ def make_tiny_llm(
         raise UserError(f"output folder {out} already exists (pass --overwrite to replace it)")
     tokenizer = train_tokenizer([*texts, *FALLBACK_TEXTS], config.vocab_size)
     model = build_tiny_model(config, tokenizer)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f"{out.name}.tmp-", dir=out.parent))
-    try:
+    with atomic_dir(out, durable=True) as tmp:
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp)
     n_params = sum(p.numel() for p in model.parameters())
     logger.info("tiny Qwen2 LM: %d parameters, %d tokens -> %s", n_params, len(tokenizer), out)
     return out

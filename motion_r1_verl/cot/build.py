@@ -11,8 +11,8 @@ that cannot be decomposed is a ``status: "failed"`` row with the reason, never d
 filled with made-up text.
 
 Resuming: each finished row is appended (and flushed) to ``<out>.partial`` as it completes; the final
-``<out>`` is written at the end in input order, through a temp file and ``os.replace``, and the
-journal is removed. A rerun reads the previous ``<out>`` and any journal (a torn last line from a kill
+``<out>`` is written at the end in input order, atomically and fsynced (:mod:`motion_r1_verl.runtime.files`), and
+the journal is removed. A rerun reads the previous ``<out>`` and any journal (a torn last line from a kill
 is dropped), keeps the rows it already has, and computes only the rest, so every (id, caption)
 appears exactly once. ``<out>.meta.json`` records the mode, prompt version and model; rows made with
 a different one are recomputed, not reused. Failed rows are kept too, except failures of the HTTP request itself (the
@@ -25,8 +25,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
@@ -44,7 +42,8 @@ from motion_r1_verl.cot.prompts import Prompt
 from motion_r1_verl.cot.rules import decompose_caption
 from motion_r1_verl.errors import UserError
 from motion_r1_verl.motion.constants import FPS
-from motion_r1_verl.motion.humanml3d import crop_id, read_caption_file, read_split_ids, write_text_atomic
+from motion_r1_verl.motion.humanml3d import crop_id, read_caption_file, read_split_ids
+from motion_r1_verl.runtime.files import write_jsonl_atomic, write_text_atomic
 
 log = logging.getLogger(__name__)
 
@@ -272,28 +271,12 @@ def _keep(row: dict[str, Any], retry_failed: bool) -> bool:
     return not retry_failed and not str(row.get("reason") or "").startswith(TRANSIENT_PREFIX)
 
 
-def write_jsonl_atomic(path: Path, rows: list[dict[str, Any]]) -> None:
-    """Write rows through a temp file in the same folder and ``os.replace`` (never a half file)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            for row in rows:
-                handle.write(json.dumps(row, ensure_ascii=False) + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 class _Journal:
     """Append-only ``<out>.partial``: one flushed line per finished row."""
 
     def __init__(self, path: Path, rows: list[dict[str, Any]]) -> None:
         self.path = path
-        write_jsonl_atomic(path, rows)  # rewrite without torn lines before appending
+        write_jsonl_atomic(path, rows, durable=True)  # rewrite without torn lines before appending
         self._handle = path.open("a", encoding="utf-8")
 
     def append(self, row: dict[str, Any]) -> None:
@@ -333,7 +316,7 @@ def build(config: BuildConfig, llm: LLMSetup | None = None) -> BuildReport:
             if key in wanted and row.get("source") == config.mode and _keep(row, config.retry_failed):
                 done[key] = row
     # Written before any row: a resumed run can tell whose rows the journal holds.
-    write_text_atomic(meta_path, json.dumps(signature | {"complete": False}, indent=1))
+    write_text_atomic(meta_path, json.dumps(signature | {"complete": False}, indent=1), durable=True)
     report.reused = len(done)
     todo = [item for item in items if item.key not in done]
 
@@ -362,7 +345,7 @@ def build(config: BuildConfig, llm: LLMSetup | None = None) -> BuildReport:
         journal.close()
 
     rows = [done[item.key] for item in items]
-    write_jsonl_atomic(config.out_path, rows)
+    write_jsonl_atomic(config.out_path, rows, durable=True)  # hours of paid LLM calls: survive a power loss
     journal_path.unlink(missing_ok=True)
     report.n_ok = sum(row["status"] == "ok" for row in rows)
     report.n_failed = len(rows) - report.n_ok
@@ -372,7 +355,7 @@ def build(config: BuildConfig, llm: LLMSetup | None = None) -> BuildReport:
         report.usage = llm.client.usage.as_dict()
         meta["usage_this_run"] = report.usage
     # Provenance beside the data: which prompt/model produced it (the rows themselves follow CONTRACTS.md).
-    write_text_atomic(meta_path, json.dumps(meta, indent=1))
+    write_text_atomic(meta_path, json.dumps(meta, indent=1), durable=True)
     return report
 
 

@@ -7,9 +7,7 @@ same clips; paraphrases of one clip never straddle the split.
 from __future__ import annotations
 
 import logging
-import os
 import random
-import tempfile
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -20,6 +18,7 @@ import pandas as pd
 from motion_r1_verl.datasets.triplets import Triplet
 from motion_r1_verl.errors import UserError, field_error
 from motion_r1_verl.protocol import SYSTEM_PROMPT
+from motion_r1_verl.runtime.files import atomic_write
 
 logger = logging.getLogger(__name__)
 
@@ -89,18 +88,8 @@ def split_by_clip(triplets: Sequence[Triplet], config: SplitConfig) -> dict[str,
 
 
 def write_parquet(rows: list[dict], path: str | Path) -> Path:
-    """Write rows atomically (temp file in the same folder, then rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        pd.DataFrame(rows).to_parquet(tmp, index=False)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-    return path
+    """Write rows atomically (a hidden ``.parquet`` temp file in the same folder, then rename)."""
+    return atomic_write(path, lambda tmp: pd.DataFrame(rows).to_parquet(tmp, index=False))
 
 
 def build_parquet_splits(

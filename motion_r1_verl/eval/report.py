@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
 from pathlib import Path
 
 from motion_r1_verl.eval.protocol import METRICS, EvalResult
+from motion_r1_verl.runtime.files import write_json_atomic
 
 HEADERS = {
     "R@1": "R-Precision Top-1 ↑",
@@ -36,14 +34,5 @@ def markdown_table(results: list[EvalResult]) -> str:
 
 
 def write_json(path: str | Path, payload: dict) -> None:
-    """Write ``payload`` atomically (temp file in the same folder, then rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(payload, fh, indent=2)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write ``payload`` as indented JSON, atomically (:func:`motion_r1_verl.runtime.files.write_json_atomic`)."""
+    write_json_atomic(path, payload, indent=2)

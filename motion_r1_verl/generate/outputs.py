@@ -21,8 +21,7 @@ import json
 import logging
 import os
 import re
-import tempfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +32,7 @@ from motion_r1_verl.generate.generation import GenerationResult, sample_name
 from motion_r1_verl.motion.bvh import save_joints_as_bvh
 from motion_r1_verl.motion.constants import ROOT_SLICE, VEL_SLICE
 from motion_r1_verl.motion.render import render_animation
+from motion_r1_verl.runtime.files import save_npy_atomic, write_jsonl_atomic, write_text_atomic
 
 logger = logging.getLogger(__name__)
 
@@ -42,28 +42,8 @@ SUMMARY_FILE = "summary.json"
 VIDEO_FORMATS = ("mp4", "gif")
 
 
-def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
-
-
 def _save_npy(path: Path, array: np.ndarray) -> None:
-    def write(tmp: Path) -> None:
-        with open(tmp, "wb") as handle:
-            np.save(handle, np.ascontiguousarray(array, dtype=np.float32))
-
-    _atomic_write(path, write)
-
-
-def _write_text(path: Path, text: str) -> None:
-    _atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    save_npy_atomic(path, np.ascontiguousarray(array, dtype=np.float32))
 
 
 def _read_jsonl(path: Path) -> list[dict]:
@@ -82,7 +62,7 @@ def _read_jsonl(path: Path) -> list[dict]:
 def _merge_jsonl(path: Path, new_rows: Sequence[dict], replaced_ids: set[str]) -> None:
     """Rows of ``path`` whose id is not being replaced, then ``new_rows``."""
     kept = [row for row in _read_jsonl(path) if str(row.get("id")) not in replaced_ids]
-    _write_text(path, "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in [*kept, *new_rows]))
+    write_jsonl_atomic(path, [*kept, *new_rows])
 
 
 def _remove_stale(out_dir: Path, ids: Iterable[str]) -> None:
@@ -188,7 +168,7 @@ def write_results(
     _merge_jsonl(out_dir / CAPTIONS_FILE, [{"id": i, "caption": c} for i, c in captions.items()], replaced)
     all_rows = _read_jsonl(out_dir / RESULTS_FILE)
     summary = summarize_rows(all_rows)
-    _write_text(out_dir / SUMMARY_FILE, json.dumps(summary, indent=1, ensure_ascii=False) + "\n")
+    write_text_atomic(out_dir / SUMMARY_FILE, json.dumps(summary, indent=1, ensure_ascii=False) + "\n")
     return rows
 
 

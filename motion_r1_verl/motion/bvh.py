@@ -28,7 +28,6 @@ from __future__ import annotations
 import logging
 import os
 import re
-import tempfile
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +38,7 @@ from scipy.spatial.transform import Rotation
 from motion_r1_verl.errors import UserError
 from motion_r1_verl.motion.constants import FPS, N_JOINTS
 from motion_r1_verl.motion.skeleton import JOINT_NAMES, PARENTS, RAW_OFFSETS
+from motion_r1_verl.runtime.files import write_text_atomic
 
 logger = logging.getLogger(__name__)
 
@@ -433,17 +433,7 @@ def format_bvh(bvh: Bvh) -> str:
 
 def write_bvh(path: str | os.PathLike[str], bvh: Bvh) -> Path:
     """Write ``bvh`` atomically (temporary file in the same folder, then rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(format_bvh(bvh))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return write_text_atomic(path, format_bvh(bvh))
 
 
 # ------------------------------------------------------------------------------ 22-joint positions -> BVH

@@ -14,7 +14,7 @@ merged into one clip with several captions (T2M adds one sample per caption), an
 filter is applied to each produced clip separately (T2M drops a whole file, crops included, when the
 full clip is out of range).
 
-Writes are atomic (temp file + ``os.replace``) so an interrupted writer never leaves a half file.
+Writes are atomic (:mod:`motion_r1_verl.runtime.files`) so an interrupted writer never leaves a half file.
 
 Usage::
 
@@ -29,7 +29,6 @@ import logging
 import math
 import os
 import re
-import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +37,7 @@ import numpy as np
 
 from motion_r1_verl.errors import UserError
 from motion_r1_verl.motion.constants import FEATURE_DIM, FPS, MAX_FRAMES, MIN_FRAMES, N_JOINTS
+from motion_r1_verl.runtime.files import save_npy_atomic, write_text_atomic
 
 logger = logging.getLogger(__name__)
 
@@ -438,39 +438,6 @@ def load_split(
 # --------------------------------------------------------------------------------------------
 # Writer
 # --------------------------------------------------------------------------------------------
-
-
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.chmod(tmp, 0o644)  # mkstemp makes 0600; data files are meant to be readable like np.save's
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def save_npy_atomic(path: str | os.PathLike, array: np.ndarray) -> None:
-    """``np.save`` to a temp file beside ``path``, then rename (readers never see half a file)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.chmod(tmp, 0o644)  # mkstemp makes 0600; data files are meant to be readable like np.save's
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            np.save(handle, array, allow_pickle=False)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def write_text_atomic(path: str | os.PathLike, text: str) -> None:
-    """Write UTF-8 text to ``path`` atomically."""
-    _atomic_write_bytes(Path(path), text.encode("utf-8"))
 
 
 def _check_id(clip_id: str) -> None:

@@ -19,7 +19,6 @@ Works on numpy arrays and torch tensors; the output keeps the input's type, dtyp
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +29,7 @@ import torch
 
 from motion_r1_verl.errors import UserError
 from motion_r1_verl.motion.constants import CONTACT_SLICE, FEATURE_DIM, RIC_SLICE, ROT_SLICE, VEL_SLICE
+from motion_r1_verl.runtime.files import save_npy_atomic
 
 ArrayT = TypeVar("ArrayT", np.ndarray, torch.Tensor)
 
@@ -39,17 +39,6 @@ STD_GROUPS: tuple[slice, ...] = (slice(0, 1), slice(1, 3), slice(3, 4), RIC_SLIC
 # A std below this would turn float noise into huge normalised values (e.g. foot contacts that are
 # always 0 in a tiny synthetic set); fit() floors the std here instead of dividing by ~0.
 MIN_STD = 1e-4
-
-
-def _atomic_save(path: Path, array: np.ndarray) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".npy")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            np.save(handle, array)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _load_vector(path: Path, what: str) -> np.ndarray:
@@ -120,8 +109,8 @@ class Normalizer:
         """Write ``DIR/Mean.npy`` and ``DIR/Std.npy`` atomically (creates DIR)."""
         out = Path(directory)
         out.mkdir(parents=True, exist_ok=True)
-        _atomic_save(out / mean_name, self.mean)
-        _atomic_save(out / std_name, self.std)
+        save_npy_atomic(out / mean_name, self.mean)
+        save_npy_atomic(out / std_name, self.std)
 
     @classmethod
     def fit(cls, features: Sequence[np.ndarray], *, group_std: bool = True, min_std: float = MIN_STD) -> Normalizer:

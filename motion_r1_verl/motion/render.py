@@ -23,7 +23,6 @@ Usage::
 from __future__ import annotations
 
 import os
-import tempfile
 import textwrap
 from collections.abc import Sequence
 from pathlib import Path
@@ -39,6 +38,7 @@ from matplotlib.collections import LineCollection  # noqa: E402
 from motion_r1_verl.errors import UserError  # noqa: E402
 from motion_r1_verl.motion.constants import FEATURE_DIM, FPS, N_JOINTS  # noqa: E402
 from motion_r1_verl.motion.skeleton import KINEMATIC_CHAIN  # noqa: E402
+from motion_r1_verl.runtime.files import atomic_write  # noqa: E402
 
 # Chain colours: right leg, left leg, spine+head, right arm, left arm (right = red, left = blue).
 CHAIN_COLORS = ("#d62728", "#1f77b4", "#333333", "#ff7f0e", "#17becf")
@@ -242,14 +242,6 @@ def _frames(motions: Sequence[np.ndarray], caption: str | None, labels: Sequence
         plt.close(fig)
 
 
-def _atomic_target(out_path: Path):
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out_path.parent, prefix=f".{out_path.stem}.", suffix=out_path.suffix)
-    os.close(fd)
-    os.chmod(tmp, 0o644)  # mkstemp makes 0600; outputs are meant to be shared like any written file
-    return Path(tmp)
-
-
 def _check_motions(motions: Sequence[np.ndarray]) -> list[np.ndarray]:
     if not motions:
         raise UserError("no motions to render")
@@ -282,52 +274,56 @@ def write_video(frames, out_path: str | os.PathLike, *, fps: int = FPS) -> int:
     if suffix not in VIDEO_SUFFIXES:
         raise UserError(f"output {out_path}: unknown format {suffix!r}, expected .mp4 or .gif")
     frames = iter(frames)
-    tmp = _atomic_target(out_path)
+    written: list[int] = []
+    write = _write_mp4 if suffix == ".mp4" else _write_gif
+    atomic_write(out_path, lambda tmp: written.append(write(frames, tmp, fps)))  # the temp keeps the suffix
+    return written[0]
+
+
+def _write_mp4(frames, path: Path, fps: int) -> int:
+    import imageio_ffmpeg
+
+    first = next(frames)
+    height, width = first.shape[:2]
+    writer = imageio_ffmpeg.write_frames(
+        str(path),
+        (width, height),
+        fps=fps,
+        codec="libx264",
+        pix_fmt_out="yuv420p",
+        macro_block_size=16,
+        output_params=["-loglevel", "error"],
+    )
+    writer.send(None)  # start the generator
     n_frames = 0
     try:
-        if suffix == ".mp4":
-            import imageio_ffmpeg
-
-            first = next(frames)
-            height, width = first.shape[:2]
-            writer = imageio_ffmpeg.write_frames(
-                str(tmp),
-                (width, height),
-                fps=fps,
-                codec="libx264",
-                pix_fmt_out="yuv420p",
-                macro_block_size=16,
-                output_params=["-loglevel", "error"],
-            )
-            writer.send(None)  # start the generator
-            try:
-                for frame in _chain(first, frames):
-                    writer.send(np.ascontiguousarray(frame))
-                    n_frames += 1
-            finally:
-                writer.close()
-        else:
-            from PIL import Image
-
-            rgb = list(frames)
-            n_frames = len(rgb)
-            # One palette for the whole clip (from a few sampled frames): no colour flicker between
-            # frames, and mapping to a fixed palette is ~30x faster than quantising every frame.
-            samples = np.concatenate(rgb[:: max(1, n_frames // 8)], axis=0)
-            palette = Image.fromarray(samples).quantize(colors=64, method=Image.Quantize.FASTOCTREE)
-            images = [Image.fromarray(f).quantize(palette=palette, dither=Image.Dither.NONE) for f in rgb]
-            images[0].save(
-                tmp,
-                format="GIF",
-                save_all=True,
-                append_images=images[1:],
-                duration=round(1000 / fps),
-                loop=0,
-                disposal=1,
-            )
-        os.replace(tmp, out_path)
+        for frame in _chain(first, frames):
+            writer.send(np.ascontiguousarray(frame))
+            n_frames += 1
     finally:
-        tmp.unlink(missing_ok=True)
+        writer.close()
+    return n_frames
+
+
+def _write_gif(frames, path: Path, fps: int) -> int:
+    from PIL import Image
+
+    rgb = list(frames)
+    n_frames = len(rgb)
+    # One palette for the whole clip (from a few sampled frames): no colour flicker between
+    # frames, and mapping to a fixed palette is ~30x faster than quantising every frame.
+    samples = np.concatenate(rgb[:: max(1, n_frames // 8)], axis=0)
+    palette = Image.fromarray(samples).quantize(colors=64, method=Image.Quantize.FASTOCTREE)
+    images = [Image.fromarray(f).quantize(palette=palette, dither=Image.Dither.NONE) for f in rgb]
+    images[0].save(
+        path,
+        format="GIF",
+        save_all=True,
+        append_images=images[1:],
+        duration=round(1000 / fps),
+        loop=0,
+        disposal=1,
+    )
     return n_frames
 
 
@@ -359,12 +355,7 @@ def render_still(
 
 
 def _save_png(image, out_path: Path) -> None:
-    tmp = _atomic_target(out_path)
-    try:
-        image.save(tmp, format="PNG")
-        os.replace(tmp, out_path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    atomic_write(out_path, lambda tmp: image.save(tmp, format="PNG"))
 
 
 def render_contact_sheet(

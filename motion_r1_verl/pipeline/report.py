@@ -20,6 +20,7 @@ import numpy as np
 from motion_r1_verl.eval.protocol import METRICS
 from motion_r1_verl.eval.report import HEADERS
 from motion_r1_verl.motion.constants import MAX_FRAMES
+from motion_r1_verl.runtime.files import write_text_atomic
 
 MODELS = {"sft": "SFT", "grpo": "SFT+GRPO"}
 # Validation keys of the Motion-R1 reward (verl's val-aux/<data_source>/<key>/mean@N), as plotted.
@@ -205,6 +206,4 @@ def write_report(run_dir: Path, stage_lines: Sequence[str], videos: int = 3) -> 
         render_animation(motions, out, caption=caption, labels=["ground truth", *MODELS.values()])
         lines.append(f"- [{caption}]({out.relative_to(run_dir)})")
     lines += ["", "## Stages", "", *[f"- {line}" for line in stage_lines], ""]
-    out_path = run_dir / "report.md"
-    out_path.write_text("\n".join(lines))
-    return out_path
+    return write_text_atomic(run_dir / "report.md", "\n".join(lines))

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from motion_r1_verl.errors import UserError
+from motion_r1_verl.runtime.files import write_text_atomic
 
 
 @dataclass(frozen=True)
@@ -63,8 +64,8 @@ def run_stages(
         start = time.perf_counter()
         summary = stage.run(run_dir)
         seconds = time.perf_counter() - start
-        marker.parent.mkdir(parents=True, exist_ok=True)
-        marker.write_text(summary + "\n")
+        # Whole or absent: a torn marker would pass the stage as done. Durable: the stage may have taken hours.
+        write_text_atomic(marker, summary + "\n", durable=True)
         echo(f"    {summary} ({seconds:.1f} s)")
         results.append(StageResult(stage.name, False, seconds, summary))
     return results

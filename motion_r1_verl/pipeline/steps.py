@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from motion_r1_verl.pipeline.commands import motion_r1, run_recipe
+from motion_r1_verl.runtime.files import save_npy_atomic, write_json_atomic
 
 # The judges every generated split is scored by: the independent one (Guo et al.'s evaluator
 # architecture trained on our data: bi-GRUs over word vectors learned from our captions, nothing shared
@@ -171,7 +172,7 @@ def write_decoded_codes(codes_jsonl: Path, vq_ckpt: Path, data_dir: Path, split:
     """
     # One codec call, in this process: there is no sampling and nothing to echo.
     from motion_r1_verl.datasets.triplets import read_jsonl
-    from motion_r1_verl.motion.humanml3d import load_split, save_npy_atomic, write_text_atomic
+    from motion_r1_verl.motion.humanml3d import load_split
     from motion_r1_verl.vq.codec import MotionCodec
 
     clips, _ = load_split(data_dir, split)
@@ -184,5 +185,5 @@ def write_decoded_codes(codes_jsonl: Path, vq_ckpt: Path, data_dir: Path, split:
     for clip, features in zip(clips, decoded, strict=True):
         save_npy_atomic(out_dir / f"{clip.id}.npy", np.asarray(features, dtype=np.float32))
     summary = {"samples": len(clips), "valid_samples": len(clips), "source": "decoded ground-truth codes"}
-    write_text_atomic(out_dir / "summary.json", json.dumps(summary, indent=2) + "\n")
+    write_json_atomic(out_dir / "summary.json", summary)
     return len(clips)

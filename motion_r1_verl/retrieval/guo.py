@@ -29,8 +29,6 @@ from __future__ import annotations
 
 import json
 import pickle
-import shutil
-import tempfile
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -47,8 +45,9 @@ from motion_r1_verl.errors import UserError
 from motion_r1_verl.motion.constants import CONTACT_SLICE, FEATURE_DIM, MAX_FRAMES
 from motion_r1_verl.motion.normalization import Normalizer
 from motion_r1_verl.retrieval.glove import POS_ENUMERATOR, WORD_DIM, WordVectors
-from motion_r1_verl.retrieval.model import CONFIG_NAME, WEIGHTS_NAME, replace_dir
+from motion_r1_verl.retrieval.model import CONFIG_NAME, WEIGHTS_NAME
 from motion_r1_verl.runtime.device import pick_device
+from motion_r1_verl.runtime.files import atomic_dir
 
 MOVEMENT_INPUT = FEATURE_DIM - (CONTACT_SLICE.stop - CONTACT_SLICE.start)  # 259: contacts dropped
 UNIT_LENGTH = 4  # frames per movement step (two stride-2 convolutions)
@@ -270,15 +269,8 @@ class GuoEvaluator(nn.Module):
     # ----------------------------------------------------------------- trained-judge folders
     def save_pretrained(self, path: str | Path, extra_config: dict | None = None) -> None:
         """Write the folder ``path`` atomically: build it beside, then swap it in."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
-        try:
+        with atomic_dir(path, durable=True) as tmp:
             self.write_files(tmp, extra_config)
-            replace_dir(tmp, path)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
 
     def write_files(self, folder: Path, extra_config: dict | None = None) -> None:
         """config.json, model.safetensors, the word vectors and the normaliser into an existing folder."""

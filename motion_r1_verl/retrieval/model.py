@@ -18,9 +18,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import shutil
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -35,6 +32,7 @@ from motion_r1_verl.motion.normalization import Normalizer
 from motion_r1_verl.retrieval.config import TextMotionConfig
 from motion_r1_verl.retrieval.text_encoder import FrozenTextEncoder, get_text_encoder
 from motion_r1_verl.runtime.device import pick_device
+from motion_r1_verl.runtime.files import atomic_dir
 from motion_r1_verl.runtime.models import cached_model
 
 CONFIG_NAME = "config.json"
@@ -227,15 +225,8 @@ class TextMotionModel(nn.Module):
     # ----------------------------------------------------------------- checkpoints
     def save_pretrained(self, path: str | Path, extra_config: dict | None = None) -> None:
         """Write ``path`` atomically: build the folder beside it, then swap it in."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
-        try:
+        with atomic_dir(path, durable=True) as tmp:
             self.write_files(tmp, extra_config)
-            replace_dir(tmp, path)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
 
     def write_files(self, folder: Path, extra_config: dict | None = None) -> None:
         """config.json, model.safetensors and the normaliser copies into an existing folder."""
@@ -268,17 +259,6 @@ class TextMotionModel(nn.Module):
             raise UserError(f"{path / WEIGHTS_NAME}: missing keys {missing}, unexpected keys {unexpected}")
         model._text_cache_path = path / TEXT_CACHE_NAME
         return model.to(pick_device(device)).eval()
-
-
-def replace_dir(src: Path, dst: Path) -> None:
-    """Move folder ``src`` to ``dst``, replacing an existing ``dst`` with a rename-only window."""
-    if dst.exists():
-        old = dst.with_name(f".{dst.name}.old-{os.getpid()}")
-        os.replace(dst, old)
-        os.replace(src, dst)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(src, dst)
 
 
 def load_cached(path: str | Path, device: str | torch.device | None = None) -> TextMotionModel:

@@ -17,8 +17,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import shutil
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,9 +31,10 @@ from motion_r1_verl.motion.humanml3d import MotionClip, load_split
 from motion_r1_verl.motion.normalization import Normalizer
 from motion_r1_verl.retrieval.config import TextMotionConfig, TrainConfig
 from motion_r1_verl.retrieval.loss import info_nce
-from motion_r1_verl.retrieval.model import TEXT_CACHE_NAME, TextMotionModel, pad_features, replace_dir
+from motion_r1_verl.retrieval.model import TEXT_CACHE_NAME, TextMotionModel, pad_features
 from motion_r1_verl.retrieval.text_encoder import get_text_encoder
 from motion_r1_verl.runtime.device import pick_device
+from motion_r1_verl.runtime.files import atomic_dir
 
 logger = logging.getLogger(__name__)
 
@@ -249,14 +248,8 @@ def _save_checkpoint(
     out_dir: Path,
 ) -> None:
     """Model + optimizer + trainer state + text cache into a temp folder, then swap it in as ``out_dir``."""
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
-    try:
+    with atomic_dir(out_dir, durable=True) as tmp:
         model.write_files(tmp, {"training": {k: state[k] for k in ("epoch", "train_config", "data")}})
         torch.save(optimizer.state_dict(), tmp / OPTIMIZER_NAME)
         _write_text_cache(tmp / TEXT_CACHE_NAME, texts, text_emb)
         (tmp / STATE_NAME).write_text(json.dumps(state, indent=2))
-        replace_dir(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise

@@ -18,10 +18,10 @@ import json
 import shutil
 import struct
 import sys
-import tempfile
 from pathlib import Path
 
 from motion_r1_verl.errors import UserError
+from motion_r1_verl.runtime.files import atomic_dir
 
 WEIGHTS = "model.safetensors"
 # safetensors dtype tags -> the names transformers writes in config.json
@@ -47,20 +47,12 @@ def export_hf_folder(source: Path, target: Path) -> str:
     if not weights.is_file() or not (source / "config.json").is_file():
         raise UserError(f"{source}: no {WEIGHTS} + config.json (a checkpoint saved with hf_model in save_contents)")
     dtype = weights_dtype(weights)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    try:
+    # An existing target is replaced: moved aside, the copy renamed in, then the old one removed.
+    with atomic_dir(target, durable=True) as tmp:
         shutil.copytree(source, tmp, dirs_exist_ok=True)
         config = json.loads((tmp / "config.json").read_text())
         config["dtype"] = dtype
         (tmp / "config.json").write_text(json.dumps(config, indent=2) + "\n")
-        tmp.chmod(0o755)
-        if target.exists():
-            shutil.rmtree(target)
-        tmp.rename(target)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp)
     return dtype
 
 

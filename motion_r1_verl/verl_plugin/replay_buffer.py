@@ -42,7 +42,7 @@ import numpy as np
 import transfer_queue as tq
 from verl.trainer.ppo.v1.replay_buffer import ReplayBuffer
 
-from motion_r1_verl.motion.humanml3d import write_text_atomic
+from motion_r1_verl.runtime.files import write_text_atomic
 from motion_r1_verl.verl_plugin.reward_stats import reward_metrics
 
 logger = logging.getLogger(__name__)

@@ -45,7 +45,7 @@ from typing import Any
 import numpy as np
 
 from motion_r1_verl.errors import UserError, field_error
-from motion_r1_verl.motion.humanml3d import write_text_atomic
+from motion_r1_verl.runtime.files import write_text_atomic
 from motion_r1_verl.verl_plugin.reward_stats import group_of, metric_name, reward_metrics
 from motion_r1_verl.verl_plugin.run_files import (
     CONFIG_FILE,

@@ -8,8 +8,9 @@ A checkpoint is a folder (like a Hugging Face model folder)::
     CKPT/trainer_state.pt     optional: optimiser, step, RNG states for ``--resume``
 
 Atomicity: the whole folder is written under a temporary name and swapped in with two renames
-(``CKPT`` -> ``CKPT.old``, tmp -> ``CKPT``), so a reader never sees a mix of two steps. A crash between
-the two renames leaves ``CKPT.old``; :func:`recover` puts it back.
+(``CKPT`` -> ``CKPT.old``, tmp -> ``CKPT``: :func:`motion_r1_verl.runtime.files.atomic_dir`, fsynced), so a
+reader never sees a mix of two steps. A crash between the two renames leaves ``CKPT.old``; :func:`recover`
+puts it back.
 
 ``trainer_state.pt`` is read with ``torch.load(weights_only=True)``: tensors, numbers and strings
 only, no arbitrary unpickling.
@@ -19,8 +20,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +28,7 @@ from safetensors.torch import load_file, save_file
 
 from motion_r1_verl.errors import UserError
 from motion_r1_verl.motion.normalization import Normalizer
+from motion_r1_verl.runtime.files import atomic_dir, recover_dir
 from motion_r1_verl.vq.config import VQConfig
 from motion_r1_verl.vq.model import MotionVQVAE
 
@@ -44,12 +44,7 @@ def _old_path(path: Path) -> Path:
 
 def recover(path: str | os.PathLike) -> None:
     """Finish an interrupted swap: ``CKPT.old`` without ``CKPT`` becomes ``CKPT`` again."""
-    path = Path(path)
-    old = _old_path(path)
-    if old.is_dir() and not path.exists():
-        os.replace(old, path)
-    elif old.is_dir():
-        shutil.rmtree(old)
+    recover_dir(path, _old_path(Path(path)))
 
 
 def save_checkpoint(
@@ -62,10 +57,8 @@ def save_checkpoint(
 ) -> Path:
     """Write the checkpoint folder ``path`` atomically (see module docstring); returns ``path``."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     recover(path)
-    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.tmp-"))
-    try:
+    with atomic_dir(path, durable=True, aside=_old_path(path)) as tmp:
         (tmp / CONFIG_NAME).write_text(
             json.dumps({"format": FORMAT_TAG, **config.to_dict()}, indent=2, sort_keys=True) + "\n"
         )
@@ -74,17 +67,6 @@ def save_checkpoint(
         normalizer.save(tmp)
         if trainer_state is not None:
             torch.save(trainer_state, tmp / STATE_NAME)
-        # mkdtemp/mkstemp create owner-only entries; a checkpoint is meant to be shared.
-        os.chmod(tmp, 0o755)
-        for child in tmp.iterdir():
-            os.chmod(child, 0o644)
-        if path.exists():
-            os.replace(path, _old_path(path))
-        os.replace(tmp, path)
-        shutil.rmtree(_old_path(path), ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return path
 
 

@@ -24,6 +24,7 @@ from tqdm.auto import tqdm
 
 from motion_r1_verl.errors import UserError
 from motion_r1_verl.motion.humanml3d import SPLITS, MotionClip, load_split
+from motion_r1_verl.runtime.files import publish_file
 from motion_r1_verl.vq.codec import MotionCodec
 
 logger = logging.getLogger(__name__)
@@ -110,5 +111,5 @@ def encode_dataset(
             os.fsync(handle.fileno())
             n_written += len(chunk)
             bar.update(len(chunk))
-    os.replace(partial, out)
+    publish_file(partial, out, durable=True)  # the rows are fsynced already: make the rename durable too
     return EncodeReport(out=out, n_written=n_written, n_resumed=n_resumed, n_skipped=n_skipped)

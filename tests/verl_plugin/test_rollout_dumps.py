@@ -301,7 +301,7 @@ def test_cli_prints_the_table_and_writes_json(new_run, tmp_path, capsys):
     assert [s["step"] for s in report["steps"]] == [1, 2, 3]  # the JSON keeps every step
     assert report["summary"]["comparison"]["kind"] == "validation"
     assert report["config"]["truncation_length"] == 100
-    assert not list(out.parent.glob(".*.tmp"))  # written atomically, nothing left behind
+    assert [p.name for p in out.parent.iterdir()] == ["rollouts.json"]  # written atomically, no temp left behind
 
 
 def test_cli_user_error_is_one_line_and_exit_code_2(tmp_path, capsys):

@@ -47,6 +47,7 @@ from motion_r1_verl.motion.skeleton import LEFT_FOOT, RIGHT_FOOT
 from motion_r1_verl.motion.smpl.init_pose import analytic_pose
 from motion_r1_verl.motion.smpl.model_files import GENDERS, N_SMPL_JOINTS
 from motion_r1_verl.runtime.device import pick_device
+from motion_r1_verl.runtime.files import atomic_write
 
 logger = logging.getLogger(__name__)
 
@@ -117,22 +118,22 @@ class SmplParams:
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write an AMASS-style ``.npz`` atomically."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.stem}.tmp.npz")
-        np.savez(
-            tmp,
-            poses=self.poses,
-            trans=self.trans,
-            betas=self.betas,
-            gender=np.array(self.gender),
-            mocap_framerate=np.array(self.fps),
-            surface_model_type=np.array("smpl"),
-            up_axis=np.array(self.up_axis),
+        arrays = {
+            "poses": self.poses,
+            "trans": self.trans,
+            "betas": self.betas,
+            "gender": np.array(self.gender),
+            "mocap_framerate": np.array(self.fps),
+            "surface_model_type": np.array("smpl"),
+            "up_axis": np.array(self.up_axis),
             **{k: np.asarray(v) for k, v in self.extra.items()},
-        )
-        os.replace(tmp, path)
-        return path
+        }
+
+        def write(tmp: Path) -> None:
+            with open(tmp, "wb") as handle:  # a handle: np.savez appends .npz to a name without it
+                np.savez(handle, **arrays)
+
+        return atomic_write(path, write)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> SmplParams:

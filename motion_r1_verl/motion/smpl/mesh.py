@@ -22,6 +22,7 @@ import numpy as np
 
 from motion_r1_verl.errors import UserError, field_error
 from motion_r1_verl.motion.constants import FPS
+from motion_r1_verl.runtime.files import write_bytes_atomic
 
 MESH_FORMATS = ("obj", "ply")
 _FLOAT, _UINT = 5126, 5125  # glTF componentType codes
@@ -62,9 +63,7 @@ def write_frame_meshes(vertices: np.ndarray, faces: np.ndarray, folder: Path, *,
     for t, frame in enumerate(vertices):
         path = folder / f"frame_{t:04d}.{fmt}"
         mesh = trimesh.Trimesh(vertices=frame, faces=faces, process=False)
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_bytes(mesh.export(file_type=fmt) if fmt == "ply" else mesh.export(file_type=fmt).encode())
-        os.replace(tmp, path)
+        write_bytes_atomic(path, mesh.export(file_type=fmt) if fmt == "ply" else mesh.export(file_type=fmt).encode())
         paths.append(path)
     return paths
 
@@ -140,11 +139,11 @@ def write_glb_animation(vertices: np.ndarray, faces: np.ndarray, out: Path, *, f
     json_chunk = _pad4(json.dumps(gltf, separators=(",", ":")).encode(), b" ")
     binary = b"".join(chunks)
     total = 12 + 8 + len(json_chunk) + 8 + len(binary)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    with open(tmp, "wb") as handle:
-        handle.write(struct.pack("<4sII", b"glTF", 2, total))
-        handle.write(struct.pack("<I4s", len(json_chunk), b"JSON") + json_chunk)
-        handle.write(struct.pack("<I4s", len(binary), b"BIN\x00") + binary)
-    os.replace(tmp, out)
-    return out
+    glb = b"".join(
+        [
+            struct.pack("<4sII", b"glTF", 2, total),
+            struct.pack("<I4s", len(json_chunk), b"JSON") + json_chunk,
+            struct.pack("<I4s", len(binary), b"BIN\x00") + binary,
+        ]
+    )
+    return write_bytes_atomic(out, glb)

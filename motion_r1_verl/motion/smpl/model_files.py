@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from motion_r1_verl.errors import UserError, field_error
+from motion_r1_verl.runtime.files import atomic_write
 
 SMPL_URL = "https://smpl.is.tue.mpg.de"
 GENDERS = ("neutral", "male", "female")
@@ -231,9 +232,4 @@ def convert_model_file(src: str | os.PathLike, dst: str | os.PathLike) -> Path:
     data = read_model_pickle(src)
     check_model_arrays(data, src)
     plain = {k: (np.asarray(v) if isinstance(v, np.ndarray) else v) for k, v in data.items()}
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dst.with_name(f".{dst.name}.tmp")
-    with open(tmp, "wb") as handle:
-        pickle.dump(plain, handle, protocol=4)
-    os.replace(tmp, dst)
-    return dst
+    return atomic_write(dst, lambda tmp: tmp.write_bytes(pickle.dumps(plain, protocol=4)))

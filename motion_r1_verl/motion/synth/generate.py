@@ -35,12 +35,13 @@ from tqdm import tqdm
 from motion_r1_verl.errors import UserError
 from motion_r1_verl.motion.constants import FEATURE_DIM, FPS
 from motion_r1_verl.motion.features import features_from_joints, joints_from_features
-from motion_r1_verl.motion.humanml3d import Caption, write_clip, write_split, write_text_atomic
+from motion_r1_verl.motion.humanml3d import Caption, write_clip, write_split
 from motion_r1_verl.motion.normalization import MIN_STD, STD_GROUPS, Normalizer
 from motion_r1_verl.motion.synth.captions import captions as make_captions
 from motion_r1_verl.motion.synth.compose import HELDOUT_PAIRS, compose
 from motion_r1_verl.motion.synth.rig import pose
 from motion_r1_verl.motion.synth.skate import foot_skate_sums
+from motion_r1_verl.runtime.files import atomic_write, write_text_atomic
 
 logger = logging.getLogger(__name__)
 
@@ -162,9 +163,8 @@ def _run_chunk(args: tuple[SynthConfig, str, int]) -> int:
         skate += clip["skate"]
         records.append({"id": clip["id"], "split": clip["split"], "plan": clip["plan"]})
     part = out / PARTS_DIR / f"chunk_{chunk:05d}.npz"
-    tmp = part.with_suffix(".tmp.npz")
-    np.savez(tmp, records=json.dumps(records), moments=moments, frames=frames, skate=skate)
-    os.replace(tmp, part)
+    arrays = {"records": json.dumps(records), "moments": moments, "frames": frames, "skate": skate}
+    atomic_write(part, lambda tmp: np.savez(tmp, **arrays))  # the temp ends in .npz: np.savez appends nothing
     return stop - start
 
 
