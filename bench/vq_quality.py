@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> dict:
         None if (out / "config.json").exists() else config,
         resume=(out / "config.json").exists(),
         steps=args.steps,
-        time_budget_s=60.0 * args.minutes,
+        time_limit_s=60.0 * args.minutes,
         device=args.device,
         progress=False,
     )

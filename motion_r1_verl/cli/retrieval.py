@@ -14,7 +14,8 @@ from pathlib import Path
 
 from motion_r1_verl.cli._group import add_group
 from motion_r1_verl.errors import UserError
-from motion_r1_verl.retrieval.config import DEFAULT_PRESET, PRESETS, TextMotionConfig, TrainConfig
+from motion_r1_verl.retrieval.config import DEFAULT_PRESET, PRESETS, TrainConfig
+from motion_r1_verl.retrieval.config import preset as preset_config
 from motion_r1_verl.retrieval.guo import GuoConfig
 from motion_r1_verl.retrieval.guo_train import DEFAULT_GUO_PRESET, GUO_PRESETS, GuoTrainConfig
 
@@ -94,7 +95,7 @@ def _train(args: argparse.Namespace) -> int:
     if preset not in PRESETS:
         raise UserError(f"--preset {preset} is a --arch guo size; tmr presets: {', '.join(PRESETS)}")
     try:
-        model_config = TextMotionConfig(**PRESETS[preset])
+        model_config = preset_config(preset)
         train_config = TrainConfig(
             epochs=TrainConfig.epochs if args.epochs is None else args.epochs,
             batch_size=args.batch_size,

@@ -37,7 +37,7 @@ def _train(args: argparse.Namespace) -> int:
         config,
         resume=args.resume,
         steps=args.steps,
-        time_budget_s=None if args.max_minutes is None else 60.0 * args.max_minutes,
+        time_limit_s=None if args.time_limit is None else 60.0 * args.time_limit,
         device=args.device,
         progress=not args.quiet,
     )
@@ -121,7 +121,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--resume", action="store_true", help="continue the run saved in --out (optimizer, RNG, step)")
     train.add_argument("--steps", type=int, default=None, help="total optimizer steps (overrides the preset's)")
     train.add_argument(
-        "--max-minutes", type=float, default=None, help="stop and save after this wall time (resume continues)"
+        "--time-limit",
+        type=float,
+        default=None,
+        help="stop (with a checkpoint) after this many minutes; --resume continues",
     )
     train.add_argument("--device", default=None, help="torch device (default: cuda if available, else cpu)")
     train.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -105,7 +105,7 @@ def render_test_clip(config: QuickstartConfig, run_dir: Path) -> str:
 
 def train_vq(config: QuickstartConfig, run_dir: Path) -> str:
     out = run_dir / "vq"
-    budget = ["--steps", str(config.vq_steps), "--max-minutes", str(config.vq_minutes)]
+    budget = ["--steps", str(config.vq_steps), "--time-limit", str(config.vq_minutes)]
     # An interrupted stage leaves a checkpoint: continue it rather than start over.
     resume = ["--resume"] if (out / "config.json").exists() else []
     motion_r1("vq", "train", "--data", data_dir(run_dir), "--out", out, *budget, *resume)

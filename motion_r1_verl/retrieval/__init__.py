@@ -4,8 +4,17 @@ architecture (the official checkpoint, or a judge trained on our data by ``retri
 Used by the rewards (motion similarity, text-motion semantic similarity) and by ``motion-r1 eval``.
 """
 
-from motion_r1_verl.retrieval.config import PRESETS, TextMotionConfig, TrainConfig
+from motion_r1_verl.retrieval.config import PRESETS, TextMotionConfig, TrainConfig, preset
 from motion_r1_verl.retrieval.guo import GuoConfig, GuoEvaluator
 from motion_r1_verl.retrieval.model import TextMotionModel, load_cached
 
-__all__ = ["PRESETS", "GuoConfig", "GuoEvaluator", "TextMotionConfig", "TextMotionModel", "TrainConfig", "load_cached"]
+__all__ = [
+    "PRESETS",
+    "GuoConfig",
+    "GuoEvaluator",
+    "TextMotionConfig",
+    "TextMotionModel",
+    "TrainConfig",
+    "load_cached",
+    "preset",
+]

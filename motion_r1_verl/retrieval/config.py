@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
+from motion_r1_verl.errors import field_error
 from motion_r1_verl.motion.constants import FEATURE_DIM, MAX_FRAMES
 from motion_r1_verl.retrieval.text_encoder import DEFAULT_TEXT_MODEL
 
@@ -107,3 +108,10 @@ PRESETS: dict[str, dict[str, Any]] = {
     "base": {},
 }
 DEFAULT_PRESET = "small"
+
+
+def preset(name: str = DEFAULT_PRESET) -> TextMotionConfig:
+    """The named model size (see PRESETS), as ``motion_r1_verl.vq.config.preset`` names the VQ-VAE's."""
+    if name not in PRESETS:
+        raise field_error("preset", f"{name!r} is not a text-motion preset; choose one of {', '.join(PRESETS)}")
+    return TextMotionConfig(**PRESETS[name])

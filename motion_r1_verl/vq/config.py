@@ -22,6 +22,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from motion_r1_verl.errors import field_error
 from motion_r1_verl.motion.constants import FEATURE_DIM
 
 # The encoder halves time ``down_t`` times; with the default 2 one code covers 4 frames.
@@ -191,7 +192,7 @@ def preset(name: str) -> VQConfig:
                 val_max_clips=64,
             ),
         )
-    raise ValueError(f"unknown VQ preset {name!r}; choose one of {PRESETS}")
+    raise field_error("preset", f"{name!r}: unknown VQ preset; choose one of {', '.join(PRESETS)}")
 
 
 if __name__ == "__main__":

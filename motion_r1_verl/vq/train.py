@@ -63,7 +63,7 @@ class TrainResult:
     step: int
     """Optimiser steps done in total (including those before a resume)."""
     stopped_early: bool
-    """True when ``stop_at`` or the time budget ended the run before ``config.train.steps``."""
+    """True when ``stop_after`` or ``time_limit_s`` ended the run before ``config.train.steps``."""
     last_val: ReconMetrics | None
     history: list[dict[str, float]] = field(default_factory=list)
     """One row per logged step: step, loss terms, lr (and validation figures at validation steps)."""
@@ -193,8 +193,8 @@ def train_vq(
     *,
     resume: bool = False,
     steps: int | None = None,
-    stop_at: int | None = None,
-    time_budget_s: float | None = None,
+    stop_after: int | None = None,
+    time_limit_s: float | None = None,
     device: str | torch.device | None = None,
     progress: bool = True,
 ) -> TrainResult:
@@ -204,8 +204,9 @@ def train_vq(
         config: the run's config (fresh runs); on resume the checkpoint's own config is used and
             passing a different one is an error.
         steps: overrides ``config.train.steps`` (the total, including steps done before a resume).
-        stop_at: stop (and save) after this step, without changing the schedule: an interruption.
-        time_budget_s: stop (and save) once this many seconds have passed; ``--resume`` continues.
+        stop_after: stop (and save) once this many steps are done in total, without changing the schedule (an
+            interruption; ``resume=True`` continues exactly).
+        time_limit_s: stop (and save) once this many seconds have passed; ``resume=True`` continues.
         device: default CUDA when available, else CPU.
     """
     data_dir, out_dir = Path(data_dir), Path(out_dir)
@@ -239,7 +240,7 @@ def train_vq(
         trainer.load_trainer_state(state)
         # load_checkpoint built the model in eval mode on CPU; the trainer moved it and set train().
     total = config.train.steps
-    end = total if stop_at is None else min(total, stop_at)
+    end = total if stop_after is None else min(total, stop_after)
     start_time = time.monotonic()
     last_val: ReconMetrics | None = None
     running: list[dict[str, float]] = []
@@ -263,7 +264,7 @@ def train_vq(
                 ppl=f"{mean['perplexity']:.0f}",
                 alive=f"{row_log['alive']:.0%}",
             )
-        out_of_time = time_budget_s is not None and time.monotonic() - start_time > time_budget_s
+        out_of_time = time_limit_s is not None and time.monotonic() - start_time > time_limit_s
         finished = trainer.step >= end or out_of_time
         if trainer.step % config.train.val_every == 0 or finished:
             last_val = trainer.validate()

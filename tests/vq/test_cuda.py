@@ -17,7 +17,7 @@ pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a C
 
 def test_train_and_resume_on_cuda(tiny_dataset, tmp_path):
     straight = train_vq(tiny_dataset, tmp_path / "a", tiny_config(steps=6), device="cuda", progress=False)
-    first = train_vq(tiny_dataset, tmp_path / "b", tiny_config(steps=6), stop_at=3, device="cuda", progress=False)
+    first = train_vq(tiny_dataset, tmp_path / "b", tiny_config(steps=6), stop_after=3, device="cuda", progress=False)
     second = train_vq(tiny_dataset, tmp_path / "b", resume=True, device="cuda", progress=False)
     # cuDNN kernels may sum in a different order from run to run: equal up to float noise
     np.testing.assert_allclose(first.losses + second.losses, straight.losses, rtol=1e-4)

@@ -21,7 +21,7 @@ from .conftest import tiny_config
 
 def test_resume_continues_exactly(tiny_dataset, tmp_path):
     straight = train_vq(tiny_dataset, tmp_path / "a", tiny_config(steps=6), device="cpu", progress=False)
-    first = train_vq(tiny_dataset, tmp_path / "b", tiny_config(steps=6), stop_at=3, device="cpu", progress=False)
+    first = train_vq(tiny_dataset, tmp_path / "b", tiny_config(steps=6), stop_after=3, device="cpu", progress=False)
     assert first.step == 3 and first.stopped_early
     # scramble the global RNG: the resumed run must restore it from the training state
     torch.manual_seed(999)
@@ -39,7 +39,7 @@ def test_resume_continues_exactly(tiny_dataset, tmp_path):
 
 def test_training_lowers_reconstruction_error(tiny_dataset, tmp_path):
     config = tiny_config(steps=80, lr_milestones=(70,))
-    before = train_vq(tiny_dataset, tmp_path / "c", config, stop_at=1, device="cpu", progress=False)
+    before = train_vq(tiny_dataset, tmp_path / "c", config, stop_after=1, device="cpu", progress=False)
     after = train_vq(tiny_dataset, tmp_path / "c", resume=True, device="cpu", progress=False)
     assert before.last_val is not None and after.last_val is not None
     # 80 steps of a 32-code model: a clear but modest gain on held-out clips (measured: 0.82 -> 0.71)
