@@ -107,6 +107,80 @@ def _crop(features: np.ndarray, rng: np.random.Generator, min_ratio: float) -> n
     return features[start : start + length]
 
 
+def _resume_state(out_dir: Path, resume: bool, model_config: TextMotionConfig, tc: TrainConfig):
+    """(saved trainer state or None, the model config, the train config) of a fresh run or a resumed one."""
+    state_path = out_dir / STATE_NAME
+    if out_dir.exists() and any(out_dir.iterdir()) and not resume:
+        raise UserError(f"{out_dir} already exists; pass --resume to continue it or choose a new --out")
+    state = json.loads(state_path.read_text()) if resume and state_path.is_file() else None
+    if state is not None:
+        model_config = TextMotionConfig.from_dict(state["model_config"])
+        saved_tc = TrainConfig.from_dict(state["train_config"])
+        if saved_tc.seed != tc.seed or saved_tc.batch_size != tc.batch_size:
+            logger.warning("resuming with the checkpoint's seed/batch size %s", saved_tc)
+        tc = TrainConfig.from_dict({**saved_tc.to_dict(), "epochs": tc.epochs})
+    return state, model_config, tc
+
+
+def _frozen_text_embeddings(out_dir: Path, texts: list[str], model_config: TextMotionConfig, dev, progress: bool):
+    """Frozen text embeddings of ``texts``, once: reuse the checkpoint's cache, encode only what is missing."""
+    cached = load_text_cache(out_dir / TEXT_CACHE_NAME)
+    missing = [t for t in texts if t not in cached]
+    if missing:
+        encoder = get_text_encoder(model_config.text_model, dev)
+        if encoder.dim != model_config.text_dim:
+            raise UserError(f"text model gives {encoder.dim}-d embeddings but text_dim={model_config.text_dim}")
+        logger.info("encoding %d captions with the frozen text encoder", len(missing))
+        for i in tqdm(range(0, len(missing), 512), desc="text cache", disable=not progress, leave=False):
+            chunk = missing[i : i + 512]
+            cached.update(zip(chunk, encoder.encode(chunk), strict=True))
+    return np.stack([cached[t] for t in texts]).astype(np.float32)
+
+
+@dataclass
+class _Schedule:
+    steps_per_epoch: int
+    batch_size: int
+    total_steps: int
+    warmup: int
+
+    @classmethod
+    def of(cls, n_clips: int, tc: TrainConfig) -> _Schedule:
+        steps_per_epoch = n_clips // tc.batch_size if n_clips >= tc.batch_size else 1
+        total = steps_per_epoch * tc.epochs
+        # Short runs still spend most steps at full lr.
+        return cls(steps_per_epoch, min(tc.batch_size, n_clips), total, min(tc.warmup_steps, total // 5))
+
+
+def _run_epoch(model, optimizer, train: Split, text_emb_t, tc: TrainConfig, schedule: _Schedule, epoch: int, bar):
+    """One pass over ``train`` (its own seeded order, crops and captions); returns the summed loss."""
+    dev = text_emb_t.device
+    rng = np.random.default_rng([tc.seed, epoch])
+    torch.manual_seed(tc.seed * 100_003 + epoch)
+    order = rng.permutation(len(train.clips))
+    running = 0.0
+    for step_in_epoch in range(schedule.steps_per_epoch):
+        step = epoch * schedule.steps_per_epoch + step_in_epoch
+        idx = order[step_in_epoch * schedule.batch_size : (step_in_epoch + 1) * schedule.batch_size]
+        feats = [_crop(train.clips[i].features, rng, tc.crop_min_ratio) for i in idx]
+        cap = [train.caption_ids[i][int(rng.integers(len(train.caption_ids[i])))] for i in idx]
+        x, lens = pad_features(feats, model.config.feature_dim)
+        for group in optimizer.param_groups:
+            group["lr"] = tc.lr * lr_factor(step, schedule.total_steps, schedule.warmup)
+        frozen = text_emb_t[torch.as_tensor(cap, device=dev)]
+        z_m = model.motion_latent(torch.from_numpy(x).to(dev), torch.from_numpy(lens).to(dev))
+        z_t = model.text_latent(frozen)
+        loss = info_nce(z_t, z_m, model.config.temperature, frozen, model.config.duplicate_threshold)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), tc.grad_clip)
+        optimizer.step()
+        running += loss.item()
+        bar.update(1)
+        bar.set_postfix(epoch=epoch + 1, loss=f"{running / (step_in_epoch + 1):.3f}")
+    return running
+
+
 def train_retrieval(
     data_dir: str | Path,
     out_dir: str | Path,
@@ -125,22 +199,11 @@ def train_retrieval(
     does the same at the first epoch boundary after that many seconds of training.
     """
     data_dir, out_dir = Path(data_dir), Path(out_dir)
-    model_config = model_config or TextMotionConfig()
     tc = train_config or TrainConfig()
     if tc.num_threads:
         torch.set_num_threads(tc.num_threads)
     dev = pick_device(device)
-
-    state_path = out_dir / STATE_NAME
-    if out_dir.exists() and any(out_dir.iterdir()) and not resume:
-        raise UserError(f"{out_dir} already exists; pass --resume to continue it or choose a new --out")
-    state = json.loads(state_path.read_text()) if resume and state_path.is_file() else None
-    if state is not None:
-        model_config = TextMotionConfig.from_dict(state["model_config"])
-        saved_tc = TrainConfig.from_dict(state["train_config"])
-        if saved_tc.seed != tc.seed or saved_tc.batch_size != tc.batch_size:
-            logger.warning("resuming with the checkpoint's seed/batch size %s", saved_tc)
-        tc = TrainConfig.from_dict({**saved_tc.to_dict(), "epochs": tc.epochs})
+    state, model_config, tc = _resume_state(out_dir, resume, model_config or TextMotionConfig(), tc)
 
     train_clips, train_report = load_split(data_dir, "train")
     val_clips, val_report = load_split(data_dir, "val")
@@ -152,19 +215,7 @@ def train_retrieval(
     train = Split(train_clips, _index_captions(train_clips, table))
     val = Split(val_clips, _index_captions(val_clips, table))
     texts = list(table)
-
-    # Frozen text embeddings, once: reuse the checkpoint's cache, encode only what is missing.
-    cached = load_text_cache(out_dir / TEXT_CACHE_NAME)
-    missing = [t for t in texts if t not in cached]
-    if missing:
-        encoder = get_text_encoder(model_config.text_model, dev)
-        if encoder.dim != model_config.text_dim:
-            raise UserError(f"text model gives {encoder.dim}-d embeddings but text_dim={model_config.text_dim}")
-        logger.info("encoding %d captions with the frozen text encoder", len(missing))
-        for i in tqdm(range(0, len(missing), 512), desc="text cache", disable=not progress, leave=False):
-            chunk = missing[i : i + 512]
-            cached.update(zip(chunk, encoder.encode(chunk), strict=True))
-    text_emb = np.stack([cached[t] for t in texts]).astype(np.float32)
+    text_emb = _frozen_text_embeddings(out_dir, texts, model_config, dev, progress)
     text_emb_t = torch.from_numpy(text_emb).to(dev)
 
     torch.manual_seed(tc.seed)
@@ -177,50 +228,28 @@ def train_retrieval(
     if state is not None and (out_dir / OPTIMIZER_NAME).is_file():
         optimizer.load_state_dict(torch.load(out_dir / OPTIMIZER_NAME, map_location=dev, weights_only=True))
 
-    steps_per_epoch = len(train.clips) // tc.batch_size if len(train.clips) >= tc.batch_size else 1
-    batch_size = min(tc.batch_size, len(train.clips))
-    total_steps = steps_per_epoch * tc.epochs
-    warmup = min(tc.warmup_steps, total_steps // 5)  # short runs still spend most steps at full lr
+    schedule = _Schedule.of(len(train.clips), tc)
     start_epoch = state["epoch"] if state else 0
     history: list[dict] = state["history"] if state else []
     if start_epoch >= tc.epochs:
         logger.info("%s already trained for %d epochs", out_dir, start_epoch)
         return state
 
-    bar = tqdm(
-        total=total_steps, initial=start_epoch * steps_per_epoch, desc="retrieval", disable=not progress, unit="step"
-    )
+    initial = start_epoch * schedule.steps_per_epoch
+    bar = tqdm(total=schedule.total_steps, initial=initial, desc="retrieval", disable=not progress, unit="step")
     t0 = time.time()
     for epoch in range(start_epoch, tc.epochs):
-        rng = np.random.default_rng([tc.seed, epoch])
-        torch.manual_seed(tc.seed * 100_003 + epoch)
-        order = rng.permutation(len(train.clips))
-        running = 0.0
-        for step_in_epoch in range(steps_per_epoch):
-            step = epoch * steps_per_epoch + step_in_epoch
-            idx = order[step_in_epoch * batch_size : (step_in_epoch + 1) * batch_size]
-            feats = [_crop(train.clips[i].features, rng, tc.crop_min_ratio) for i in idx]
-            cap = [train.caption_ids[i][int(rng.integers(len(train.caption_ids[i])))] for i in idx]
-            x, lens = pad_features(feats, model_config.feature_dim)
-            for group in optimizer.param_groups:
-                group["lr"] = tc.lr * lr_factor(step, total_steps, warmup)
-            frozen = text_emb_t[torch.as_tensor(cap, device=dev)]
-            z_m = model.motion_latent(torch.from_numpy(x).to(dev), torch.from_numpy(lens).to(dev))
-            z_t = model.text_latent(frozen)
-            loss = info_nce(z_t, z_m, model_config.temperature, frozen, model_config.duplicate_threshold)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), tc.grad_clip)
-            optimizer.step()
-            running += loss.item()
-            bar.update(1)
-            bar.set_postfix(epoch=epoch + 1, loss=f"{running / (step_in_epoch + 1):.3f}")
+        running = _run_epoch(model, optimizer, train, text_emb_t, tc, schedule, epoch, bar)
         done = epoch + 1
         stopping = (stop_after is not None and done >= stop_after) or (
             time_limit_s is not None and time.time() - t0 > time_limit_s
         )
         if done % tc.val_every == 0 or done == tc.epochs or stopping:
-            record = {"epoch": done, "train_loss": running / steps_per_epoch, "seconds": round(time.time() - t0, 1)}
+            record = {
+                "epoch": done,
+                "train_loss": running / schedule.steps_per_epoch,
+                "seconds": round(time.time() - t0, 1),
+            }
             if len(val.clips) >= 2:
                 record.update({f"val_{k}": v for k, v in retrieval_scores(model, val, text_emb).items()})
             history.append(record)
