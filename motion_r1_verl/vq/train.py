@@ -186,31 +186,8 @@ def _read_normalizer(data_dir: Path, train_clips: list[np.ndarray]) -> Normalize
     return Normalizer.fit(train_clips)
 
 
-def train_vq(
-    data_dir: str | os.PathLike,
-    out_dir: str | os.PathLike,
-    config: VQConfig | None = None,
-    *,
-    resume: bool = False,
-    steps: int | None = None,
-    stop_after: int | None = None,
-    time_limit_s: float | None = None,
-    device: str | torch.device | None = None,
-    progress: bool = True,
-) -> TrainResult:
-    """Train (or with ``resume=True`` continue) a VQ-VAE on ``data_dir``; checkpoint folder ``out_dir``.
-
-    Args:
-        config: the run's config (fresh runs); on resume the checkpoint's own config is used and
-            passing a different one is an error.
-        steps: overrides ``config.train.steps`` (the total, including steps done before a resume).
-        stop_after: stop (and save) once this many steps are done in total, without changing the schedule (an
-            interruption; ``resume=True`` continues exactly).
-        time_limit_s: stop (and save) once this many seconds have passed; ``resume=True`` continues.
-        device: default CUDA when available, else CPU.
-    """
-    data_dir, out_dir = Path(data_dir), Path(out_dir)
-    dev = pick_device(device)
+def _make_trainer(data_dir: Path, out_dir: Path, config, resume: bool, steps, dev) -> VQTrainer:
+    """The trainer of a fresh run, or of the checkpoint in ``out_dir`` with its state (``resume``)."""
     if resume:
         model, ckpt_config, normalizer = load_checkpoint(out_dir, device="cpu")
         if config is not None and config.model != ckpt_config.model:
@@ -239,6 +216,62 @@ def train_vq(
     if state is not None:
         trainer.load_trainer_state(state)
         # load_checkpoint built the model in eval mode on CPU; the trainer moved it and set train().
+    return trainer
+
+
+def _log_running(trainer: VQTrainer, running: list[dict[str, float]], row: dict[str, float], bar) -> None:
+    """One history row: the mean of the steps since the last one, lr, MPJPE and the live-code share."""
+    mean = {k: sum(r[k] for r in running) / len(running) for k in ("loss", "recon", "commit", "perplexity")}
+    row_log = {**mean, "step": float(trainer.step), "lr": row["lr"], "mpjpe_mm": row.get("mpjpe_mm", math.nan)}
+    row_log["alive"] = trainer.alive_codes()
+    trainer.history.append(row_log)
+    running.clear()
+    bar.set_postfix(
+        loss=f"{mean['loss']:.4f}",
+        mpjpe=f"{row_log['mpjpe_mm']:.1f}mm",
+        ppl=f"{mean['perplexity']:.0f}",
+        alive=f"{row_log['alive']:.0%}",
+    )
+
+
+def _validate(trainer: VQTrainer, bar) -> ReconMetrics | None:
+    last_val = trainer.validate()
+    if last_val is not None:
+        trainer.history.append({"step": float(trainer.step), **{f"val_{k}": v for k, v in last_val.as_dict().items()}})
+        bar.write(
+            f"step {trainer.step}: val MPJPE {last_val.mpjpe_mm:.1f} mm"
+            f" (global {last_val.mpjpe_global_mm:.1f}), usage {last_val.usage:.0%},"
+            f" perplexity {last_val.perplexity:.0f}"
+        )
+    return last_val
+
+
+def train_vq(
+    data_dir: str | os.PathLike,
+    out_dir: str | os.PathLike,
+    config: VQConfig | None = None,
+    *,
+    resume: bool = False,
+    steps: int | None = None,
+    stop_after: int | None = None,
+    time_limit_s: float | None = None,
+    device: str | torch.device | None = None,
+    progress: bool = True,
+) -> TrainResult:
+    """Train (or with ``resume=True`` continue) a VQ-VAE on ``data_dir``; checkpoint folder ``out_dir``.
+
+    Args:
+        config: the run's config (fresh runs); on resume the checkpoint's own config is used and
+            passing a different one is an error.
+        steps: overrides ``config.train.steps`` (the total, including steps done before a resume).
+        stop_after: stop (and save) once this many steps are done in total, without changing the schedule (an
+            interruption; ``resume=True`` continues exactly).
+        time_limit_s: stop (and save) once this many seconds have passed; ``resume=True`` continues.
+        device: default CUDA when available, else CPU.
+    """
+    data_dir, out_dir = Path(data_dir), Path(out_dir)
+    trainer = _make_trainer(data_dir, out_dir, config, resume, steps, pick_device(device))
+    config = trainer.config
     total = config.train.steps
     end = total if stop_after is None else min(total, stop_after)
     start_time = time.monotonic()
@@ -253,30 +286,11 @@ def train_vq(
         losses.append(row["loss"])
         bar.update(1)
         if trainer.step % LOG_EVERY == 0:
-            mean = {k: sum(r[k] for r in running) / len(running) for k in ("loss", "recon", "commit", "perplexity")}
-            row_log = {**mean, "step": float(trainer.step), "lr": row["lr"], "mpjpe_mm": row.get("mpjpe_mm", math.nan)}
-            row_log["alive"] = trainer.alive_codes()
-            trainer.history.append(row_log)
-            running.clear()
-            bar.set_postfix(
-                loss=f"{mean['loss']:.4f}",
-                mpjpe=f"{row_log['mpjpe_mm']:.1f}mm",
-                ppl=f"{mean['perplexity']:.0f}",
-                alive=f"{row_log['alive']:.0%}",
-            )
+            _log_running(trainer, running, row, bar)
         out_of_time = time_limit_s is not None and time.monotonic() - start_time > time_limit_s
         finished = trainer.step >= end or out_of_time
         if trainer.step % config.train.val_every == 0 or finished:
-            last_val = trainer.validate()
-            if last_val is not None:
-                trainer.history.append(
-                    {"step": float(trainer.step), **{f"val_{k}": v for k, v in last_val.as_dict().items()}}
-                )
-                bar.write(
-                    f"step {trainer.step}: val MPJPE {last_val.mpjpe_mm:.1f} mm"
-                    f" (global {last_val.mpjpe_global_mm:.1f}), usage {last_val.usage:.0%},"
-                    f" perplexity {last_val.perplexity:.0f}"
-                )
+            last_val = _validate(trainer, bar)
         if trainer.step % config.train.save_every == 0 or finished:
             trainer.save(out_dir, last_val)
         if out_of_time:

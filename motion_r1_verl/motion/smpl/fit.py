@@ -354,6 +354,80 @@ def _check_targets(joints: np.ndarray) -> np.ndarray:
     return joints.astype(np.float64)
 
 
+class _FitLoss:
+    """The fit's loss (see the module doc): joints, smoothness, joint limits, pose prior, foot contact, shape."""
+
+    def __init__(self, skeleton, targets, targets_np, config: FitConfig, poses, trans, betas) -> None:
+        device, dtype = targets.device, targets.dtype
+        self.skeleton, self.targets, self.config = skeleton, targets, config
+        self.poses, self.trans, self.betas = poses, trans, betas
+        self.n = len(targets_np)
+        self.contact = torch.as_tensor(contact_mask(targets_np), device=device)
+        self.floor = float(targets_np[:, list(FOOT_JOINTS), 1].min())
+        self.limit_idx = torch.tensor([3 * j + axis for j, axis, _ in JOINT_LIMITS], device=device)
+        self.limit_sign = torch.tensor([s for _, _, s in JOINT_LIMITS], dtype=dtype, device=device)
+
+    def __call__(self) -> torch.Tensor:
+        from smplx.lbs import batch_rodrigues
+
+        config, poses, n = self.config, self.poses, self.n
+        fitted = self.skeleton.posed(poses, self.trans, self.betas)[:, :N_JOINTS]
+        loss = config.w_joints * ((fitted - self.targets) * CM).pow(2).sum(-1).sum(-1).mean()
+        if n > 1 and config.w_smooth > 0:
+            rot = batch_rodrigues(poses.reshape(-1, 3)).view(n, N_SMPL_JOINTS, 9)
+            loss = loss + config.w_smooth * (rot[1:] - rot[:-1]).pow(2).sum(-1).sum(-1).mean()
+        if config.w_limits > 0:
+            bent_back = torch.relu(poses[:, self.limit_idx] * self.limit_sign)
+            loss = loss + config.w_limits * bent_back.pow(2).sum(-1).mean()
+        if config.w_pose > 0:
+            loss = loss + config.w_pose * poses[:, 3:].pow(2).sum(-1).mean()
+        if config.w_contact > 0:
+            feet = fitted[:, list(FOOT_JOINTS)] * CM
+            slide = (feet[1:] - feet[:-1]).pow(2).sum(-1) * self.contact
+            sink = torch.relu(self.floor * CM - feet[..., 1]).pow(2)
+            loss = loss + config.w_contact * (slide.sum() + sink.sum()) / n
+        if config.fit_shape and config.w_betas > 0:
+            loss = loss + config.w_betas * self.betas.pow(2).sum()
+        return loss
+
+
+def _minimise(variables: list[torch.Tensor], loss_fn, config: FitConfig) -> None:
+    """L-BFGS for ``config.iters`` iterations (or until it converges), with a progress bar."""
+    from tqdm.auto import tqdm
+
+    # One L-BFGS call per chunk of iterations (its curvature history carries over between calls; a
+    # call per single iteration would re-evaluate the loss each time and make poorer steps).
+    chunk = 10
+    optimizer = torch.optim.LBFGS(
+        variables,
+        lr=1.0,
+        max_iter=chunk,
+        history_size=20,
+        line_search_fn="strong_wolfe",
+        tolerance_grad=1e-9,
+        tolerance_change=1e-12,
+    )
+
+    def closure() -> torch.Tensor:
+        optimizer.zero_grad()
+        loss = loss_fn()
+        loss.backward()
+        return loss
+
+    state = optimizer.state[optimizer.param_groups[0]["params"][0]]
+    with tqdm(total=config.iters, desc="SMPL fit", unit="it", disable=not config.progress, leave=False) as bar:
+        done = 0
+        while done < config.iters:
+            optimizer.param_groups[0]["max_iter"] = min(chunk, config.iters - done)
+            loss = optimizer.step(closure)
+            step_iters = state.get("n_iter", 0) - done
+            bar.update(max(step_iters, 0))
+            bar.set_postfix(loss=f"{loss.item():.4g}")
+            if step_iters < optimizer.param_groups[0]["max_iter"]:
+                break  # converged: L-BFGS stopped before its budget
+            done += step_iters
+
+
 def fit_smpl(
     joints: np.ndarray, model, config: FitConfig | None = None, *, gender: str = "neutral"
 ) -> tuple[SmplParams, FitReport]:
@@ -363,8 +437,6 @@ def fit_smpl(
     cuda when available). Returns the parameters (y up, ``extra`` holds the fitted joints and errors)
     and a ``FitReport``.
     """
-    from tqdm.auto import tqdm
-
     config = config or FitConfig()
     targets_np = _check_targets(joints)
     device = pick_device(config.device)
@@ -386,72 +458,15 @@ def fit_smpl(
     with torch.no_grad():
         init_error = (skeleton.posed(poses, trans, betas)[:, :N_JOINTS] - targets).norm(dim=-1).mean().item()
 
-    contact = torch.as_tensor(contact_mask(targets_np), device=device)
-    floor = float(targets_np[:, list(FOOT_JOINTS), 1].min())
-    limit_idx = torch.tensor([3 * j + axis for j, axis, _ in JOINT_LIMITS], device=device)
-    limit_sign = torch.tensor([s for _, _, s in JOINT_LIMITS], dtype=dtype, device=device)
-
     poses.requires_grad_(True)
     trans.requires_grad_(True)
     variables = [poses, trans]
     if config.fit_shape:
         betas.requires_grad_(True)
         variables.append(betas)
-
-    def loss_fn() -> torch.Tensor:
-        from smplx.lbs import batch_rodrigues
-
-        fitted = skeleton.posed(poses, trans, betas)[:, :N_JOINTS]
-        loss = config.w_joints * ((fitted - targets) * CM).pow(2).sum(-1).sum(-1).mean()
-        if n > 1 and config.w_smooth > 0:
-            rot = batch_rodrigues(poses.reshape(-1, 3)).view(n, N_SMPL_JOINTS, 9)
-            loss = loss + config.w_smooth * (rot[1:] - rot[:-1]).pow(2).sum(-1).sum(-1).mean()
-        if config.w_limits > 0:
-            bent_back = torch.relu(poses[:, limit_idx] * limit_sign)
-            loss = loss + config.w_limits * bent_back.pow(2).sum(-1).mean()
-        if config.w_pose > 0:
-            loss = loss + config.w_pose * poses[:, 3:].pow(2).sum(-1).mean()
-        if config.w_contact > 0:
-            feet = fitted[:, list(FOOT_JOINTS)] * CM
-            slide = (feet[1:] - feet[:-1]).pow(2).sum(-1) * contact
-            sink = torch.relu(floor * CM - feet[..., 1]).pow(2)
-            loss = loss + config.w_contact * (slide.sum() + sink.sum()) / n
-        if config.fit_shape and config.w_betas > 0:
-            loss = loss + config.w_betas * betas.pow(2).sum()
-        return loss
-
+    loss_fn = _FitLoss(skeleton, targets, targets_np, config, poses, trans, betas)
     if config.iters > 0:
-        # One L-BFGS call per chunk of iterations (its curvature history carries over between calls; a
-        # call per single iteration would re-evaluate the loss each time and make poorer steps).
-        chunk = 10
-        optimizer = torch.optim.LBFGS(
-            variables,
-            lr=1.0,
-            max_iter=chunk,
-            history_size=20,
-            line_search_fn="strong_wolfe",
-            tolerance_grad=1e-9,
-            tolerance_change=1e-12,
-        )
-
-        def closure() -> torch.Tensor:
-            optimizer.zero_grad()
-            loss = loss_fn()
-            loss.backward()
-            return loss
-
-        state = optimizer.state[optimizer.param_groups[0]["params"][0]]
-        with tqdm(total=config.iters, desc="SMPL fit", unit="it", disable=not config.progress, leave=False) as bar:
-            done = 0
-            while done < config.iters:
-                optimizer.param_groups[0]["max_iter"] = min(chunk, config.iters - done)
-                loss = optimizer.step(closure)
-                step_iters = state.get("n_iter", 0) - done
-                bar.update(max(step_iters, 0))
-                bar.set_postfix(loss=f"{loss.item():.4g}")
-                if step_iters < optimizer.param_groups[0]["max_iter"]:
-                    break  # converged: L-BFGS stopped before its budget
-                done += step_iters
+        _minimise(variables, loss_fn, config)
 
     with torch.no_grad():
         fitted = skeleton.posed(poses, trans, betas)[:, :N_JOINTS]
