@@ -1,6 +1,6 @@
 """Training triplets (caption, CoT, motion codes) and the join that makes them.
 
-Inputs (formats in CONTRACTS): ``cot.jsonl`` rows ``{"id", "caption", "think", "plan", "status", ...}``
+Inputs: ``cot.jsonl`` rows ``{"id", "caption", "think", "plan", "status", ...}``
 (one per clip and caption) and ``codes.jsonl`` rows ``{"id", "codes": [int, ...]}`` (one per clip).
 A CoT row joins the codes row with the same ``id``. Rows that cannot be used are skipped and counted
 by reason in :class:`JoinReport`, never dropped silently.

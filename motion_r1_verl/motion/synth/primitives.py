@@ -41,7 +41,8 @@ SEAT_BACK = 0.40  # seated pelvis behind the ankles (m)
 
 @dataclass(frozen=True)
 class Step:
-    """One sub-action as in plans.jsonl (without start/end, which composition assigns)."""
+    """One sub-action as in plans.jsonl (without start/end, which composition assigns); the contract and its
+    vocabulary are written in ``motion_r1_verl.cot.steps``."""
 
     action: str
     side: str | None = None  # left | right | both
