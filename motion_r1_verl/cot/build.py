@@ -354,7 +354,7 @@ def build(config: BuildConfig, llm: LLMSetup | None = None) -> BuildReport:
     if llm is not None:
         report.usage = llm.client.usage.as_dict()
         meta["usage_this_run"] = report.usage
-    # Provenance beside the data: which prompt/model produced it (the rows themselves follow the cot.jsonl format of datasets.triplets).
+    # Provenance beside the data: which prompt/model produced it (rows: datasets.triplets' cot.jsonl).
     write_text_atomic(meta_path, json.dumps(meta, indent=1), durable=True)
     return report
 
