@@ -5,13 +5,13 @@ One step is a plain dict in the ``plans.jsonl`` format::
     {"action": "walk", "side": None, "direction": "forward", "count": 3, "speed": "normal",
      "angle": None, "start": 0, "end": 58}
 
-The ``plans.jsonl`` contract (written by ``motion_r1_verl.motion.synth``, read by the oracle CoT, the
-rules' precision/recall and ``datasets.triplets``): one JSON object per line, ``{"id": clip id, "length":
-frames, "steps": [step, ...]}``, steps in time order. A step's keys: ``action`` (one of ACTIONS),
-``side`` (SIDES or null), ``direction`` (DIRECTIONS or null), ``count`` (int or null), ``speed``
-(SPEEDS or null), ``angle`` (degrees or null; turns and spins), ``start``/``end`` (frames at 20 fps, end exclusive). The synthetic
-generator's ``synth.primitives.Step`` is the same record without ``start``/``end`` (composition assigns
-them) and ``Step.to_dict`` writes it in this shape.
+The ``plans.jsonl`` contract (written by ``motion_r1_verl.motion.synth``, read by the oracle CoT, the rules'
+precision/recall and ``datasets.triplets``): one JSON object per line, ``{"id": clip id, "length": frames,
+"steps": [step, ...]}``, steps in time order. A step's keys: ``action`` (one of ACTIONS), ``side`` (SIDES or
+null), ``direction`` (DIRECTIONS or null), ``count`` (int or null), ``speed`` (SPEEDS or null), ``angle``
+(degrees or null; turns and spins), ``start``/``end`` (frames at 20 fps, end exclusive). The synthetic
+generator's ``synth.primitives.Step`` is the same record without ``start``/``end`` (composition assigns them)
+and ``Step.to_dict`` writes it in this shape.
 
 Every source of chains (the synthetic dataset's oracle plans, the rule-based decomposer, an LLM)
 produces this shape, so rendering, verification and the step-level precision/recall all work on one
