@@ -26,7 +26,7 @@ from __future__ import annotations
 import json
 import logging
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,6 +44,7 @@ from motion_r1_verl.errors import UserError
 from motion_r1_verl.motion.constants import FPS
 from motion_r1_verl.motion.humanml3d import crop_id, read_caption_file, read_split_ids
 from motion_r1_verl.runtime.files import write_jsonl_atomic, write_text_atomic
+from motion_r1_verl.runtime.journal import Journal, read_journal
 
 log = logging.getLogger(__name__)
 
@@ -238,21 +239,9 @@ def make_row(item: Item, source: str, steps: list[dict[str, Any]] | None, reason
     }  # fmt: skip
 
 
-def _read_rows(path: Path) -> Iterator[dict[str, Any]]:
-    """Rows of a JSONL file; a torn or corrupt line (a kill mid-write) is skipped with a warning."""
-    if not path.is_file():
-        return
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError:
-                log.warning("%s:%d: unreadable row (interrupted write?), recomputing it", path, number)
-                continue
-            if isinstance(row, dict) and "id" in row and "caption" in row:
-                yield row
+def _read_rows(path: Path) -> list[dict[str, Any]]:
+    """The complete rows of a cot.jsonl or its journal (the one torn-line policy of runtime.journal)."""
+    return read_journal(path, valid=lambda row: "id" in row and "caption" in row)
 
 
 def _read_meta(path: Path) -> dict[str, Any] | None:
@@ -269,22 +258,6 @@ def _keep(row: dict[str, Any], retry_failed: bool) -> bool:
     if row.get("status") == "ok":
         return True
     return not retry_failed and not str(row.get("reason") or "").startswith(TRANSIENT_PREFIX)
-
-
-class _Journal:
-    """Append-only ``<out>.partial``: one flushed line per finished row."""
-
-    def __init__(self, path: Path, rows: list[dict[str, Any]]) -> None:
-        self.path = path
-        write_jsonl_atomic(path, rows, durable=True)  # rewrite without torn lines before appending
-        self._handle = path.open("a", encoding="utf-8")
-
-    def append(self, row: dict[str, Any]) -> None:
-        self._handle.write(json.dumps(row, ensure_ascii=False) + "\n")
-        self._handle.flush()
-
-    def close(self) -> None:
-        self._handle.close()
 
 
 def build(config: BuildConfig, llm: LLMSetup | None = None) -> BuildReport:
@@ -320,7 +293,7 @@ def build(config: BuildConfig, llm: LLMSetup | None = None) -> BuildReport:
     report.reused = len(done)
     todo = [item for item in items if item.key not in done]
 
-    journal = _Journal(journal_path, list(done.values()))
+    journal = Journal(journal_path, list(done.values()), durable=True)  # rows are paid LLM calls
     bar = tqdm(total=len(items), initial=len(done), desc=f"cot {config.mode}", disable=not config.progress)
 
     def finish(item: Item, row: dict[str, Any]) -> None:

@@ -14,7 +14,6 @@ Run: ``motion-r1 vq encode --data DIR --ckpt runs/vq --out codes.jsonl``.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from tqdm.auto import tqdm
 from motion_r1_verl.errors import UserError
 from motion_r1_verl.motion.humanml3d import SPLITS, MotionClip, load_split
 from motion_r1_verl.runtime.files import publish_file
+from motion_r1_verl.runtime.journal import Journal, read_journal
 from motion_r1_verl.vq.codec import MotionCodec
 
 logger = logging.getLogger(__name__)
@@ -44,27 +44,6 @@ class EncodeReport:
     """Rows found in the partial file of an interrupted run and kept."""
     n_skipped: int
     """Clips the reader skipped (bad file, out-of-range length), with reasons in the log."""
-
-
-def _read_partial(path: Path) -> tuple[set[str], int]:
-    """Ids of the complete rows of ``path``; truncates a torn last line. Returns (ids, n_rows)."""
-    if not path.exists():
-        return set(), 0
-    done: set[str] = set()
-    good_bytes = 0
-    with path.open("rb") as handle:
-        for raw in handle:
-            if not raw.endswith(b"\n"):
-                break
-            try:
-                row = json.loads(raw)
-                done.add(str(row["id"]))
-            except (json.JSONDecodeError, KeyError, TypeError):
-                break
-            good_bytes += len(raw)
-    with path.open("r+b") as handle:
-        handle.truncate(good_bytes)
-    return done, len(done)
 
 
 def encode_dataset(
@@ -92,23 +71,21 @@ def encode_dataset(
             clips.setdefault(clip.id, clip)
     partial = out.with_name(out.name + ".partial")
     out.parent.mkdir(parents=True, exist_ok=True)
-    done, n_resumed = _read_partial(partial)
+    kept = read_journal(partial, valid=lambda row: "id" in row and isinstance(row.get("codes"), list))
+    done = {str(row["id"]) for row in kept}
+    n_resumed = len(done)
     todo = [c for cid, c in clips.items() if cid not in done]
     if n_resumed:
         logger.info("%s: resuming, %d rows already encoded, %d to go", partial, n_resumed, len(todo))
     n_written = 0
     with (
-        partial.open("a", encoding="utf-8") as handle,
+        Journal(partial, kept, durable=True) as journal,
         tqdm(total=len(clips), initial=len(clips) - len(todo), desc="vq encode", disable=not progress) as bar,
     ):
         for start in range(0, len(todo), CHUNK):
             chunk = todo[start : start + CHUNK]
             codes = codec.encode([c.features for c in chunk])
-            handle.write(
-                "".join(json.dumps({"id": c.id, "codes": k.tolist()}) + "\n" for c, k in zip(chunk, codes, strict=True))
-            )
-            handle.flush()
-            os.fsync(handle.fileno())
+            journal.append(*({"id": c.id, "codes": k.tolist()} for c, k in zip(chunk, codes, strict=True)))
             n_written += len(chunk)
             bar.update(len(chunk))
     publish_file(partial, out, durable=True)  # the rows are fsynced already: make the rename durable too

@@ -258,3 +258,20 @@ def test_recover_dir_finishes_a_swap_cut_short(tmp_path):
     assert (target / "sub" / "weights.bin").read_bytes() == b"old" and entries(tmp_path) == ["ckpt"]
     recover_dir(target, aside)  # nothing to do
     assert entries(tmp_path) == ["ckpt"]
+
+
+def test_the_journal_keeps_complete_rows_and_drops_torn_or_invalid_ones(tmp_path):
+    """One torn-line policy: a killed writer's last line, a corrupt line and a row the caller rejects go;
+    every complete row before and after them stays, and appending continues after a clean line."""
+    from motion_r1_verl.runtime.journal import Journal, read_journal
+
+    path = tmp_path / "codes.jsonl.partial"
+    path.write_bytes(b'{"id": "a", "codes": [1]}\nnot json\n{"id": "b"}\n{"id": "c", "codes": [2]}\n{"id": "d", "co')
+    valid = lambda row: isinstance(row.get("codes"), list)  # noqa: E731
+    rows = read_journal(path, valid)
+    assert [r["id"] for r in rows] == ["a", "c"]
+    with Journal(path, rows, durable=True) as journal:
+        journal.append({"id": "e", "codes": [3]}, {"id": "f", "codes": [4]})
+    assert [r["id"] for r in read_journal(path, valid)] == ["a", "c", "e", "f"]
+    assert path.read_text().endswith('"codes": [4]}\n')
+    assert read_journal(tmp_path / "missing.jsonl") == []
