@@ -32,7 +32,7 @@ from motion_r1_verl.cot.build import collect_items, read_plans
 from motion_r1_verl.cot.rules import decompose_caption
 from motion_r1_verl.cot.score import action_key, all_key, full_key, score_chains
 from motion_r1_verl.cot.steps import normalize_step
-from motion_r1_verl.motion.synth.generate import SynthConfig, generate_dataset
+from motion_r1_verl.motion.sources.synth.generate import SynthConfig, generate_dataset
 
 DEFAULT_KITML = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "kitml_captions" / "annotations.json"
 

@@ -27,9 +27,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from motion_r1_verl.motion.features import features_from_joints, joints_from_features
-from motion_r1_verl.motion.kinematics import forward_kinematics
-from motion_r1_verl.motion.rotations import qmul
+from motion_r1_verl.motion.core.features import features_from_joints, joints_from_features
+from motion_r1_verl.motion.core.kinematics import forward_kinematics
+from motion_r1_verl.motion.core.rotations import qmul
 
 
 def synthetic_motions(n_clips: int, n_frames: int, seed: int = 0) -> np.ndarray:

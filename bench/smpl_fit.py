@@ -2,7 +2,7 @@
 
 Measures, per motion and model: mean / max joint error (mm) of the analytic start and of the fit, and wall
 time per 100 frames (after one warm-up fit, so one-off imports are not counted). Motions: synthetic clips
-(``motion_r1_verl.motion.synth``, 196 frames each) and, when present, the real HumanML3D clip
+(``motion_r1_verl.motion.sources.synth``, 196 frames each) and, when present, the real HumanML3D clip
 ``../shared/data/humanml3d/new_joints/012314.npy``. Models:
 
 * ``matched``: the test suite's SMPL-structured stand-in with the synthetic skeleton (bone lengths and
@@ -52,10 +52,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
 
-    from motion_r1_verl.motion.features import joints_from_features
-    from motion_r1_verl.motion.smpl.fit import FitConfig, fit_smpl
-    from motion_r1_verl.motion.smpl.model_files import build_smpl
-    from motion_r1_verl.motion.synth.generate import SynthConfig, make_clip
+    from motion_r1_verl.motion.core.features import joints_from_features
+    from motion_r1_verl.motion.outputs.smpl.fit import FitConfig, fit_smpl
+    from motion_r1_verl.motion.outputs.smpl.model_files import build_smpl
+    from motion_r1_verl.motion.sources.synth.generate import SynthConfig, make_clip
 
     synth_config = SynthConfig(n=args.clips, seed=0, workers=1)
     motions = {

@@ -4,7 +4,7 @@ What is measured: wall time of ``generate_dataset`` writing a complete HumanML3D
 (plans, IK/FK posing, features, recovered joints, captions, atomic file writes, Mean/Std, splits)
 into a temporary directory, with 1 worker and with ``--workers`` workers, on the same seed. The
 issue asks for >= 2,000 clips/min on 2 cores. Also reports the data set's foot skate (cm/frame,
-``motion_r1_verl.motion.synth.skate``), which must stay below 1.0.
+``motion_r1_verl.motion.sources.synth.skate``), which must stay below 1.0.
 
     .venv/bin/python bench/synth.py --n 600 --workers 2
 
@@ -17,7 +17,7 @@ import os
 import tempfile
 import time
 
-from motion_r1_verl.motion.synth import SynthConfig, generate_dataset
+from motion_r1_verl.motion.sources.synth import SynthConfig, generate_dataset
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -22,8 +22,8 @@ import time
 import numpy as np
 import torch
 
-from motion_r1_verl.motion.constants import FEATURE_DIM, MAX_FRAMES, MIN_FRAMES
-from motion_r1_verl.motion.normalization import Normalizer
+from motion_r1_verl.motion.core.constants import FEATURE_DIM, MAX_FRAMES, MIN_FRAMES
+from motion_r1_verl.motion.core.normalization import Normalizer
 from motion_r1_verl.runtime.device import pick_device
 from motion_r1_verl.vq.codec import MotionCodec
 from motion_r1_verl.vq.config import preset

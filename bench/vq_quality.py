@@ -24,7 +24,7 @@ from pathlib import Path
 
 import torch
 
-from motion_r1_verl.motion.humanml3d import check_motion_array, load_array
+from motion_r1_verl.motion.core.humanml3d import check_motion_array, load_array
 from motion_r1_verl.vq.codec import MotionCodec
 from motion_r1_verl.vq.config import preset
 from motion_r1_verl.vq.data import load_features
@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> dict:
 
     data, out = Path(args.data), Path(args.out)
     if not (data / "train.txt").is_file():
-        from motion_r1_verl.motion.synth import generate_dataset
+        from motion_r1_verl.motion.sources.synth import generate_dataset
 
         generate_dataset(data, n=args.synth_n, seed=0, progress=False)
     load_before = os.getloadavg()[0]

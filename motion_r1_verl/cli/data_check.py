@@ -1,7 +1,7 @@
 """``motion-r1 data check DIR``: list every problem in a HumanML3D-format folder.
 
 Prints one line per problem (``<relative path>: <reason>``) and a summary line; exit code 0 when
-the folder is clean, 2 otherwise. See ``motion_r1_verl.motion.check`` for what is checked.
+the folder is clean, 2 otherwise. See ``motion_r1_verl.motion.core.check`` for what is checked.
 """
 
 import argparse
@@ -35,7 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from motion_r1_verl.motion.check import check_folder
+    from motion_r1_verl.motion.core.check import check_folder
 
     result = check_folder(args.dir, progress=args.progress)
     for problem in result.problems:

@@ -1,6 +1,6 @@
 """``motion-r1 data import-bvh IN.bvh [IN2.bvh ...] --out DIR``: mocap files into a HumanML3D-format folder.
 
-Converts the flags into one call of ``motion_r1_verl.motion.retarget.import_bvh_files`` (parse, resample to
+Converts the flags into one call of ``motion_r1_verl.motion.sources.retarget.import_bvh_files`` (parse, resample to
 20 fps, retarget to the 22 joints by name, detect unit and up axis, put on the floor, write features,
 joints, captions, split files and Mean/Std) and prints what it detected for each file.
 """
@@ -25,7 +25,7 @@ LeftUpLeg, LeftArm, ...), CMU (LeftUpLeg/LeftLeg/LeftFoot/LeftToeBase/Spine1/Nec
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from motion_r1_verl.motion.retarget import UNITS, UP_AXES
+    from motion_r1_verl.motion.sources.retarget import UNITS, UP_AXES
 
     parser = subparsers.add_parser(
         "import-bvh",
@@ -60,7 +60,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from motion_r1_verl.motion.retarget import import_bvh_files, load_joint_map
+    from motion_r1_verl.motion.sources.retarget import import_bvh_files, load_joint_map
 
     user_map = load_joint_map(args.joint_map) if args.joint_map is not None else None
     report = import_bvh_files(

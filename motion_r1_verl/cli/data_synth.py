@@ -16,7 +16,7 @@ EPILOG = """examples:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from motion_r1_verl.motion.synth.generate import DEFAULT_N
+    from motion_r1_verl.motion.sources.synth.generate import DEFAULT_N
 
     parser = subparsers.add_parser(
         "synth",
@@ -43,7 +43,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from motion_r1_verl.motion.synth.generate import SynthConfig, generate_dataset
+    from motion_r1_verl.motion.sources.synth.generate import SynthConfig, generate_dataset
 
     config = SynthConfig(n=args.n, seed=args.seed, workers=args.workers, captions_per_clip=args.captions)
     report = generate_dataset(args.out, config=config, contact_sheet=args.contact_sheet, progress=not args.quiet)

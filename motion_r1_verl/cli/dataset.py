@@ -58,7 +58,7 @@ def _build_rl(args: argparse.Namespace) -> int:
 def _split_fields(args: argparse.Namespace) -> dict:
     """The ``SplitConfig`` fields of the builder flags (``--val-split`` reads ``<data>/<split>.txt``)."""
     from motion_r1_verl.errors import UserError
-    from motion_r1_verl.motion.humanml3d import read_split_ids
+    from motion_r1_verl.motion.core.humanml3d import read_split_ids
 
     val_ids = None
     if args.val_split:

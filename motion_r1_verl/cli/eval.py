@@ -58,7 +58,7 @@ def _eval(args: argparse.Namespace) -> int:
 
     from motion_r1_verl.eval import GuoTextMotionEvaluator, OursEvaluator, evaluate, load_generated, markdown_table
     from motion_r1_verl.eval.report import write_json
-    from motion_r1_verl.motion.humanml3d import load_split
+    from motion_r1_verl.motion.core.humanml3d import load_split
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     if args.replications < 1:

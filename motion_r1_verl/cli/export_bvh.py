@@ -1,6 +1,6 @@
 """``motion-r1 export bvh IN.npy --out OUT.bvh``: a motion as a 22-joint BVH for Blender, MotionBuilder, ...
 
-Converts the flags into calls of ``motion_r1_verl.motion.bvh``: load joints (T,22,3) or features (T,263)
+Converts the flags into calls of ``motion_r1_verl.motion.outputs.bvh_export``: load joints (T,22,3) or features (T,263)
 (detected by shape), solve the joint rotations, write the file, and report how closely reading it back
 reproduces the input (exact for rigid skeletons such as HumanML3D ``new_joints``).
 """
@@ -46,8 +46,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from motion_r1_verl.errors import UserError
-    from motion_r1_verl.motion.bvh import save_joints_as_bvh
-    from motion_r1_verl.motion.render import load_motion
+    from motion_r1_verl.motion.outputs.bvh_export import save_joints_as_bvh
+    from motion_r1_verl.motion.outputs.render import load_motion
 
     if args.out.suffix.lower() != ".bvh":
         raise UserError(f"--out {args.out}: expected a .bvh file name")

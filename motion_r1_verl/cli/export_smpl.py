@@ -1,6 +1,6 @@
 """``motion-r1 export smpl IN.npy --smpl-model DIR --out OUT.npz``: SMPL body parameters (and meshes) for a motion.
 
-Converts the flags into calls of ``motion_r1_verl.motion.smpl``: load joints (T,22,3) or features (T,263),
+Converts the flags into calls of ``motion_r1_verl.motion.outputs.smpl``: load joints (T,22,3) or features (T,263),
 load the SMPL model (chumpy-free), fit pose (and optionally shape), write AMASS-style parameters and,
 with ``--mesh``, the mesh sequence. ``motion-r1 export smpl-convert`` writes a chumpy-free copy of an
 official SMPL ``.pkl`` for other smplx-based tools.
@@ -81,9 +81,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from motion_r1_verl.errors import UserError
-    from motion_r1_verl.motion.render import load_motion
-    from motion_r1_verl.motion.smpl.fit import FitConfig, change_up_axis, fit_smpl, rest_pelvis, smpl_vertices
-    from motion_r1_verl.motion.smpl.model_files import build_smpl
+    from motion_r1_verl.motion.outputs.render import load_motion
+    from motion_r1_verl.motion.outputs.smpl.fit import FitConfig, change_up_axis, fit_smpl, rest_pelvis, smpl_vertices
+    from motion_r1_verl.motion.outputs.smpl.model_files import build_smpl
 
     if args.out.suffix.lower() != ".npz":
         raise UserError(f"--out {args.out}: expected a .npz file name")
@@ -97,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
     params.save(args.out)
     print(f"wrote {args.out}: {report.summary()}")
     if args.mesh is not None:
-        from motion_r1_verl.motion.smpl.mesh import export_mesh_sequence
+        from motion_r1_verl.motion.outputs.smpl.mesh import export_mesh_sequence
 
         paths = export_mesh_sequence(vertices, model.faces, args.mesh, fmt=args.mesh_format)
         where = paths[0] if len(paths) == 1 else f"{args.mesh}/ ({len(paths)} .{args.mesh_format} files)"
@@ -106,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def run_convert(args: argparse.Namespace) -> int:
-    from motion_r1_verl.motion.smpl.model_files import convert_model_file
+    from motion_r1_verl.motion.outputs.smpl.model_files import convert_model_file
 
     print(f"wrote {convert_model_file(args.src, args.dst)} (plain numpy arrays, no chumpy)")
     return 0

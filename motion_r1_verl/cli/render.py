@@ -1,7 +1,7 @@
 """``motion-r1 render``: stick-figure animation (mp4/gif) or still (png) of one or more motions, or the
 SMPL body mesh of fitted parameters (``--smpl-params`` + ``--smpl-model``).
 
-Converts the flags into one call of ``motion_r1_verl.motion.render`` (or ``motion.smpl.render_mesh``);
+Converts the flags into one call of ``motion_r1_verl.motion.outputs.render`` (or ``motion.smpl.render_mesh``);
 ``.npy`` inputs may hold joints (T,22,3) or HumanML3D features (T,263), detected by shape.
 """
 
@@ -77,7 +77,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from motion_r1_verl.errors import UserError
-    from motion_r1_verl.motion.render import load_motion, render_animation, render_still
+    from motion_r1_verl.motion.outputs.render import load_motion, render_animation, render_still
 
     if args.smpl_params is not None:
         return run_mesh(args)
@@ -104,9 +104,9 @@ def run(args: argparse.Namespace) -> int:
 def run_mesh(args: argparse.Namespace) -> int:
     """Mesh mode: SMPL parameters + model -> shaded body animation or still."""
     from motion_r1_verl.errors import UserError
-    from motion_r1_verl.motion.smpl.fit import SmplParams, smpl_joints, smpl_vertices
-    from motion_r1_verl.motion.smpl.model_files import build_smpl
-    from motion_r1_verl.motion.smpl.render_mesh import render_mesh_animation, render_mesh_still
+    from motion_r1_verl.motion.outputs.smpl.fit import SmplParams, smpl_joints, smpl_vertices
+    from motion_r1_verl.motion.outputs.smpl.model_files import build_smpl
+    from motion_r1_verl.motion.outputs.smpl.render_mesh import render_mesh_animation, render_mesh_still
 
     if args.smpl_model is None:
         raise UserError("--smpl-params needs --smpl-model DIR (the folder holding smpl/SMPL_NEUTRAL.pkl)")

@@ -72,7 +72,7 @@ def _encode(args: argparse.Namespace) -> int:
 
 def _eval(args: argparse.Namespace) -> int:
     from motion_r1_verl.errors import UserError
-    from motion_r1_verl.motion.humanml3d import check_motion_array, load_array
+    from motion_r1_verl.motion.core.humanml3d import check_motion_array, load_array
     from motion_r1_verl.vq.codec import MotionCodec
     from motion_r1_verl.vq.data import load_features
     from motion_r1_verl.vq.evaluate import reconstruction_metrics

@@ -41,8 +41,8 @@ from motion_r1_verl.cot.oracle import render_steps
 from motion_r1_verl.cot.prompts import Prompt
 from motion_r1_verl.cot.rules import decompose_caption
 from motion_r1_verl.errors import UserError
-from motion_r1_verl.motion.constants import FPS
-from motion_r1_verl.motion.humanml3d import crop_id, read_caption_file, read_split_ids
+from motion_r1_verl.motion.core.constants import FPS
+from motion_r1_verl.motion.core.humanml3d import crop_id, read_caption_file, read_split_ids
 from motion_r1_verl.runtime.files import write_jsonl_atomic, write_text_atomic
 from motion_r1_verl.runtime.journal import Journal, read_journal
 

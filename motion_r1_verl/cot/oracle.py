@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from motion_r1_verl.cot.steps import normalize_step
-from motion_r1_verl.motion.constants import FPS
+from motion_r1_verl.motion.core.constants import FPS
 
 # Body part each action mainly uses; ``{side}`` is filled with "left"/"right"/"both".
 _BODY_PART: dict[str, str] = {

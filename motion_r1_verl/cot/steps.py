@@ -5,7 +5,7 @@ One step is a plain dict in the ``plans.jsonl`` format::
     {"action": "walk", "side": None, "direction": "forward", "count": 3, "speed": "normal",
      "angle": None, "start": 0, "end": 58}
 
-The ``plans.jsonl`` contract (written by ``motion_r1_verl.motion.synth``, read by the oracle CoT, the rules'
+The ``plans.jsonl`` contract (written by ``motion_r1_verl.motion.sources.synth``, read by the oracle CoT, the rules'
 precision/recall and ``datasets.triplets``): one JSON object per line, ``{"id": clip id, "length": frames,
 "steps": [step, ...]}``, steps in time order. A step's keys: ``action`` (one of ACTIONS), ``side`` (SIDES or
 null), ``direction`` (DIRECTIONS or null), ``count`` (int or null), ``speed`` (SPEEDS or null), ``angle``

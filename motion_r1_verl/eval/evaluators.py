@@ -15,7 +15,7 @@ from typing import Protocol
 import numpy as np
 import torch
 
-from motion_r1_verl.motion.humanml3d import Caption
+from motion_r1_verl.motion.core.humanml3d import Caption
 from motion_r1_verl.retrieval.guo import GuoEvaluator
 from motion_r1_verl.retrieval.model import TextMotionModel, load_cached
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from motion_r1_verl.errors import UserError
-from motion_r1_verl.motion.constants import FEATURE_DIM
+from motion_r1_verl.motion.core.constants import FEATURE_DIM
 
 CAPTIONS_FILE = "captions.jsonl"
 MAX_LISTED = 5  # problems named in the error message

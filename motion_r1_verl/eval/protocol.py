@@ -33,8 +33,8 @@ from motion_r1_verl.metrics import (
     r_precision_and_mm_dist,
     replicate,
 )
-from motion_r1_verl.motion.constants import MAX_FRAMES
-from motion_r1_verl.motion.humanml3d import Caption, MotionClip
+from motion_r1_verl.motion.core.constants import MAX_FRAMES
+from motion_r1_verl.motion.core.humanml3d import Caption, MotionClip
 
 # The paper's column order (Motion-R1 Table 1, inherited from Guo et al.).
 METRICS: tuple[str, ...] = ("R@1", "R@2", "R@3", "FID", "MM-Dist", "Diversity", "MultiModality")

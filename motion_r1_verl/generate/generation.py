@@ -30,7 +30,7 @@ from tqdm import tqdm
 
 from motion_r1_verl.errors import UserError, field_error
 from motion_r1_verl.generate.sampler import BACKENDS, Sampler, SamplingSettings, load_sampler
-from motion_r1_verl.motion.constants import FPS
+from motion_r1_verl.motion.core.constants import FPS
 from motion_r1_verl.vq.hook import decode_texts, get_codec
 
 logger = logging.getLogger(__name__)

@@ -29,9 +29,9 @@ from tqdm import tqdm
 
 from motion_r1_verl.errors import UserError, field_error
 from motion_r1_verl.generate.generation import GenerationResult, sample_name
-from motion_r1_verl.motion.bvh import save_joints_as_bvh
-from motion_r1_verl.motion.constants import ROOT_SLICE, VEL_SLICE
-from motion_r1_verl.motion.render import render_animation
+from motion_r1_verl.motion.core.constants import ROOT_SLICE, VEL_SLICE
+from motion_r1_verl.motion.outputs.bvh_export import save_joints_as_bvh
+from motion_r1_verl.motion.outputs.render import render_animation
 from motion_r1_verl.runtime.files import save_npy_atomic, write_jsonl_atomic, write_text_atomic
 
 logger = logging.getLogger(__name__)

@@ -16,7 +16,7 @@ import os
 import random
 
 from motion_r1_verl.errors import UserError, field_error
-from motion_r1_verl.motion.humanml3d import load_split
+from motion_r1_verl.motion.core.humanml3d import load_split
 
 CAPTION_CHOICES = ("first", "random")
 

@@ -74,7 +74,7 @@ class QuickstartConfig:
 
 def _first_test_clip(run_dir: Path) -> tuple[str, str]:
     """Id and first caption of the first test clip."""
-    from motion_r1_verl.motion.humanml3d import read_caption_file, read_split_ids
+    from motion_r1_verl.motion.core.humanml3d import read_caption_file, read_split_ids
 
     clip_id = read_split_ids(data_dir(run_dir), "test")[0]
     captions, _bad = read_caption_file(data_dir(run_dir) / "texts" / f"{clip_id}.txt")

@@ -19,7 +19,7 @@ import numpy as np
 
 from motion_r1_verl.eval.protocol import METRICS
 from motion_r1_verl.eval.report import HEADERS
-from motion_r1_verl.motion.constants import MAX_FRAMES
+from motion_r1_verl.motion.core.constants import MAX_FRAMES
 from motion_r1_verl.runtime.files import write_text_atomic
 
 MODELS = {"sft": "SFT", "grpo": "SFT+GRPO"}
@@ -108,7 +108,7 @@ def motion_similarity(evaluator, data_dir: Path, gen_dir: Path, split: str = "te
     """Mean cosine between ``evaluator``'s embeddings of generated and ground-truth motion of the split
     (over every sample of a caption where there are several)."""
     from motion_r1_verl.eval.generated import load_generated
-    from motion_r1_verl.motion.humanml3d import load_split
+    from motion_r1_verl.motion.core.humanml3d import load_split
 
     clips, _report = load_split(data_dir, split)
     generated = load_generated(gen_dir, [c.id for c in clips])
@@ -153,8 +153,8 @@ def metrics_table(run_dir: Path, judge: str, split: str) -> list[str]:
 
 def write_report(run_dir: Path, stage_lines: Sequence[str], videos: int = 3) -> Path:
     """Write ``run_dir/report.md`` (and ``validation.png``, ``videos/``); returns the report's path."""
-    from motion_r1_verl.motion.humanml3d import load_split
-    from motion_r1_verl.motion.render import render_animation
+    from motion_r1_verl.motion.core.humanml3d import load_split
+    from motion_r1_verl.motion.outputs.render import render_animation
     from motion_r1_verl.pipeline.steps import JUDGES, SPLITS, data_dir
 
     lines = [

@@ -172,7 +172,7 @@ def write_decoded_codes(codes_jsonl: Path, vq_ckpt: Path, data_dir: Path, split:
     """
     # One codec call, in this process: there is no sampling and nothing to echo.
     from motion_r1_verl.datasets.triplets import read_jsonl
-    from motion_r1_verl.motion.humanml3d import load_split
+    from motion_r1_verl.motion.core.humanml3d import load_split
     from motion_r1_verl.vq.codec import MotionCodec
 
     clips, _ = load_split(data_dir, split)

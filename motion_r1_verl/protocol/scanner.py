@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from motion_r1_verl.motion.constants import MAX_FRAMES, MIN_FRAMES
+from motion_r1_verl.motion.core.constants import MAX_FRAMES, MIN_FRAMES
 from motion_r1_verl.protocol.template import (
     MOTION_END,
     MOTION_START,

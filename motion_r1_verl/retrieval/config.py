@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from motion_r1_verl.errors import field_error
-from motion_r1_verl.motion.constants import FEATURE_DIM, MAX_FRAMES
+from motion_r1_verl.motion.core.constants import FEATURE_DIM, MAX_FRAMES
 from motion_r1_verl.retrieval.text_encoder import DEFAULT_TEXT_MODEL
 
 

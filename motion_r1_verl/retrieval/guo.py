@@ -42,8 +42,8 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
 from motion_r1_verl.errors import UserError
-from motion_r1_verl.motion.constants import CONTACT_SLICE, FEATURE_DIM, MAX_FRAMES
-from motion_r1_verl.motion.normalization import Normalizer
+from motion_r1_verl.motion.core.constants import CONTACT_SLICE, FEATURE_DIM, MAX_FRAMES
+from motion_r1_verl.motion.core.normalization import Normalizer
 from motion_r1_verl.retrieval.glove import POS_ENUMERATOR, WORD_DIM, WordVectors
 from motion_r1_verl.retrieval.model import CONFIG_NAME, WEIGHTS_NAME
 from motion_r1_verl.runtime.device import pick_device

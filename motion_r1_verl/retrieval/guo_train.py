@@ -40,7 +40,7 @@ from tqdm.auto import tqdm
 
 from motion_r1_verl.errors import UserError
 from motion_r1_verl.metrics import R_PRECISION_BATCH, r_precision_and_mm_dist, replicate
-from motion_r1_verl.motion.humanml3d import MotionClip, load_split
+from motion_r1_verl.motion.core.humanml3d import MotionClip, load_split
 from motion_r1_verl.retrieval.caption_vectors import DEFAULT_MIN_COUNT, DEFAULT_WINDOW, word_vectors_from_captions
 from motion_r1_verl.retrieval.guo import UNIT_LENGTH, GuoConfig, GuoEvaluator
 from motion_r1_verl.retrieval.loss import euclidean_info_nce, negative_mask

@@ -28,7 +28,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from motion_r1_verl.errors import UserError
-from motion_r1_verl.motion.normalization import Normalizer
+from motion_r1_verl.motion.core.normalization import Normalizer
 from motion_r1_verl.retrieval.config import TextMotionConfig
 from motion_r1_verl.retrieval.text_encoder import FrozenTextEncoder, get_text_encoder
 from motion_r1_verl.runtime.device import pick_device

@@ -27,8 +27,8 @@ from tqdm.auto import tqdm
 
 from motion_r1_verl.errors import UserError
 from motion_r1_verl.metrics import r_precision_and_mm_dist
-from motion_r1_verl.motion.humanml3d import MotionClip, load_split
-from motion_r1_verl.motion.normalization import Normalizer
+from motion_r1_verl.motion.core.humanml3d import MotionClip, load_split
+from motion_r1_verl.motion.core.normalization import Normalizer
 from motion_r1_verl.retrieval.config import TextMotionConfig, TrainConfig
 from motion_r1_verl.retrieval.loss import info_nce
 from motion_r1_verl.retrieval.model import TEXT_CACHE_NAME, TextMotionModel, pad_features

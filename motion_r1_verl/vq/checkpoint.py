@@ -27,7 +27,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from motion_r1_verl.errors import UserError
-from motion_r1_verl.motion.normalization import Normalizer
+from motion_r1_verl.motion.core.normalization import Normalizer
 from motion_r1_verl.runtime.files import atomic_dir, recover_dir
 from motion_r1_verl.vq.config import VQConfig
 from motion_r1_verl.vq.model import MotionVQVAE

@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from motion_r1_verl.errors import UserError
-from motion_r1_verl.motion.normalization import Normalizer
+from motion_r1_verl.motion.core.normalization import Normalizer
 from motion_r1_verl.protocol import Response, codes_to_text, scan_response
 from motion_r1_verl.runtime.device import pick_device
 from motion_r1_verl.vq.checkpoint import load_checkpoint

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from motion_r1_verl.errors import field_error
-from motion_r1_verl.motion.constants import FEATURE_DIM
+from motion_r1_verl.motion.core.constants import FEATURE_DIM
 
 # The encoder halves time ``down_t`` times; with the default 2 one code covers 4 frames.
 ACTIVATIONS = ("relu", "silu", "gelu")

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from motion_r1_verl.errors import UserError
-from motion_r1_verl.motion.humanml3d import load_split
+from motion_r1_verl.motion.core.humanml3d import load_split
 
 logger = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from motion_r1_verl.errors import UserError
-from motion_r1_verl.motion.humanml3d import SPLITS, MotionClip, load_split
+from motion_r1_verl.motion.core.humanml3d import SPLITS, MotionClip, load_split
 from motion_r1_verl.runtime.files import publish_file
 from motion_r1_verl.runtime.journal import Journal, read_journal
 from motion_r1_verl.vq.codec import MotionCodec

@@ -16,8 +16,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
-from motion_r1_verl.motion.features import joints_from_features
-from motion_r1_verl.motion.normalization import Normalizer
+from motion_r1_verl.motion.core.features import joints_from_features
+from motion_r1_verl.motion.core.normalization import Normalizer
 from motion_r1_verl.vq.data import pad_batch
 from motion_r1_verl.vq.model import MotionVQVAE
 

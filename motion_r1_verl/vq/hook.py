@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from motion_r1_verl.motion.features import joints_from_features
+from motion_r1_verl.motion.core.features import joints_from_features
 from motion_r1_verl.protocol import Response
 from motion_r1_verl.runtime.models import cached_model, clear_models
 from motion_r1_verl.vq.codec import MotionCodec

@@ -29,9 +29,9 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from motion_r1_verl.errors import UserError, field_error
-from motion_r1_verl.motion.constants import RIC_SLICE
-from motion_r1_verl.motion.features import joints_from_features
-from motion_r1_verl.motion.normalization import Normalizer
+from motion_r1_verl.motion.core.constants import RIC_SLICE
+from motion_r1_verl.motion.core.features import joints_from_features
+from motion_r1_verl.motion.core.normalization import Normalizer
 from motion_r1_verl.runtime.device import pick_device
 from motion_r1_verl.vq.checkpoint import load_checkpoint, load_trainer_state, save_checkpoint
 from motion_r1_verl.vq.config import VQConfig

@@ -10,7 +10,7 @@ from retrieval.guo_official import make_official_files
 from motion_r1_verl.cli.main import main
 from motion_r1_verl.eval import OursEvaluator, evaluate, load_generated
 from motion_r1_verl.eval.report import HEADERS
-from motion_r1_verl.motion.humanml3d import load_split
+from motion_r1_verl.motion.core.humanml3d import load_split
 from motion_r1_verl.retrieval.model import TextMotionModel
 
 

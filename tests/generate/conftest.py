@@ -40,7 +40,7 @@ RESPONSE = format_response(THINK, PLAN, CODES)
 @pytest.fixture(scope="session")
 def tiny_synth(tmp_path_factory) -> Path:
     """32 synthetic clips in HumanML3D format (train/val/test splits, captions)."""
-    from motion_r1_verl.motion.synth.generate import SynthConfig, generate_dataset
+    from motion_r1_verl.motion.sources.synth.generate import SynthConfig, generate_dataset
 
     root = tmp_path_factory.mktemp("gen_synth") / "synth"
     generate_dataset(
@@ -145,7 +145,7 @@ SPLIT_CAPTIONS = 5
 def split_fitted_model(tiny_model, tiny_synth, tmp_path_factory) -> Path:
     """The tiny model overfitted on the first test captions of ``tiny_synth`` (each answered with RESPONSE),
     so split-mode generation is well-formed for every one of them by construction, not by luck."""
-    from motion_r1_verl.motion.humanml3d import load_split
+    from motion_r1_verl.motion.core.humanml3d import load_split
 
     clips, _ = load_split(tiny_synth, "test")
     pairs = [(c.captions[0].text, RESPONSE) for c in clips[:SPLIT_CAPTIONS]]

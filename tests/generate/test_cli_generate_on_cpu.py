@@ -10,7 +10,7 @@ from conftest import CAPTION, PLAN, SPLIT_CAPTIONS, THINK
 from motion_r1_verl.cli.generate import caption_ids, read_prompts
 from motion_r1_verl.cli.main import main
 from motion_r1_verl.eval.generated import load_generated
-from motion_r1_verl.motion.humanml3d import load_split
+from motion_r1_verl.motion.core.humanml3d import load_split
 
 
 def test_happy_path(fitted_model, tmp_path, capsys):
@@ -69,7 +69,7 @@ def test_split_mode_writes_an_eval_gen_dir(split_fitted_model, tiny_synth, tmp_p
 def test_fill_failed_stands_in_a_motionless_clip_for_every_failed_sample(tiny_model, tiny_synth, tmp_path, capsys):
     """An untrained model with 24 new tokens never closes a motion span: without --fill-failed the split has
     no usable sample (exit 1); with it, every clip has a motionless stand-in an eval can read (exit 0)."""
-    from motion_r1_verl.motion.constants import VEL_SLICE
+    from motion_r1_verl.motion.core.constants import VEL_SLICE
 
     args = ["generate", "--data", str(tiny_synth), "--split", "test", "--model", str(tiny_model), "--limit", "3"]
     flags = ["--max-new-tokens", "24", "--retries", "0", "--video", "none", "--no-bvh", "--quiet"]

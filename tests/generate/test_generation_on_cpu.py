@@ -14,7 +14,7 @@ from motion_r1_verl.datasets.triplets import Triplet
 from motion_r1_verl.errors import UserError
 from motion_r1_verl.generate import GenerateConfig, failed_captions, generate_motions, resolve_codec
 from motion_r1_verl.generate.sampler import HFSampler, _MaskBeyondTokenizer, choose_backend, render_prompt
-from motion_r1_verl.motion.features import joints_from_features
+from motion_r1_verl.motion.core.features import joints_from_features
 from motion_r1_verl.protocol import SYSTEM_PROMPT
 from motion_r1_verl.vq.codec import MotionCodec
 

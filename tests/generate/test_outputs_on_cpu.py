@@ -8,7 +8,7 @@ from conftest import CODES, RESPONSE, THINK
 
 from motion_r1_verl.eval.generated import load_generated
 from motion_r1_verl.generate import GenerateConfig, generate_motions, write_results
-from motion_r1_verl.motion.bvh import read_bvh
+from motion_r1_verl.motion.core.bvh import read_bvh
 
 
 class ScriptedSampler:

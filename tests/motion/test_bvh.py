@@ -6,17 +6,9 @@ from scipy.spatial.transform import Rotation
 
 from motion_r1_verl.cli.main import main
 from motion_r1_verl.errors import UserError
-from motion_r1_verl.motion.bvh import (
-    Bvh,
-    BvhJoint,
-    bvh_from_joints,
-    format_bvh,
-    max_joint_error,
-    parse_bvh,
-    read_bvh,
-    write_bvh,
-)
-from motion_r1_verl.motion.skeleton import JOINT_NAMES, PARENTS
+from motion_r1_verl.motion.core.bvh import Bvh, BvhJoint, format_bvh, parse_bvh, read_bvh, write_bvh
+from motion_r1_verl.motion.core.skeleton import JOINT_NAMES, PARENTS
+from motion_r1_verl.motion.outputs.bvh_export import bvh_from_joints, max_joint_error
 
 # Root with position channels in a non-standard order, a child with Z X Y rotations, a grandchild with
 # X Y Z rotations and its own position channels, and an End Site.

@@ -5,8 +5,8 @@ from pathlib import Path
 import numpy as np
 
 from motion_r1_verl.cli.main import main
-from motion_r1_verl.motion.check import check_folder
-from motion_r1_verl.motion.humanml3d import Caption, write_clip, write_split
+from motion_r1_verl.motion.core.check import check_folder
+from motion_r1_verl.motion.core.humanml3d import Caption, write_clip, write_split
 
 
 def _clean_folder(root: Path) -> None:

@@ -5,16 +5,16 @@ import pytest
 import torch
 
 from motion_r1_verl.errors import UserError
-from motion_r1_verl.motion.constants import FEATURE_DIM, FEATURE_GROUPS
-from motion_r1_verl.motion.features import (
+from motion_r1_verl.motion.core.constants import FEATURE_DIM, FEATURE_GROUPS
+from motion_r1_verl.motion.core.features import (
     canonicalize_joints,
     features_from_joints,
     joints_from_features,
     rotations_from_features,
 )
-from motion_r1_verl.motion.kinematics import bone_lengths, facing_directions, forward_kinematics
-from motion_r1_verl.motion.rotations import qmul, qrot
-from motion_r1_verl.motion.skeleton import REFERENCE_BONE_LENGTHS, reference_offsets
+from motion_r1_verl.motion.core.kinematics import bone_lengths, facing_directions, forward_kinematics
+from motion_r1_verl.motion.core.rotations import qmul, qrot
+from motion_r1_verl.motion.core.skeleton import REFERENCE_BONE_LENGTHS, reference_offsets
 
 CLIP = "012314"
 # HumanML3D smooths the facing with a Gaussian (sigma 20, truncated at 4 sigma = 80 frames). Feature

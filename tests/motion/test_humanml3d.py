@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from motion_r1_verl.errors import UserError
-from motion_r1_verl.motion.humanml3d import (
+from motion_r1_verl.motion.core.humanml3d import (
     Caption,
     load_split,
     parse_caption_line,

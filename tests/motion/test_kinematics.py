@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from motion_r1_verl.errors import UserError
-from motion_r1_verl.motion.kinematics import (
+from motion_r1_verl.motion.core.kinematics import (
     ROTATION_PARENTS,
     bone_lengths,
     facing_directions,
@@ -13,7 +13,7 @@ from motion_r1_verl.motion.kinematics import (
     inverse_kinematics,
     local_rotations,
 )
-from motion_r1_verl.motion.rotations import (
+from motion_r1_verl.motion.core.rotations import (
     cont6d_to_matrix,
     cont6d_to_quat,
     matrix_to_quat,
@@ -23,7 +23,7 @@ from motion_r1_verl.motion.rotations import (
     quat_to_cont6d,
     quat_to_matrix,
 )
-from motion_r1_verl.motion.skeleton import PARENTS, REFERENCE_BONE_LENGTHS, reference_offsets
+from motion_r1_verl.motion.core.skeleton import PARENTS, REFERENCE_BONE_LENGTHS, reference_offsets
 
 
 def random_quats(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:

@@ -5,8 +5,8 @@ import pytest
 import torch
 
 from motion_r1_verl.errors import UserError
-from motion_r1_verl.motion.constants import FEATURE_DIM
-from motion_r1_verl.motion.normalization import STD_GROUPS, Normalizer
+from motion_r1_verl.motion.core.constants import FEATURE_DIM
+from motion_r1_verl.motion.core.normalization import STD_GROUPS, Normalizer
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ from PIL import Image
 
 from motion_r1_verl.cli.main import main
 from motion_r1_verl.errors import UserError
-from motion_r1_verl.motion.render import load_motion, render_animation, render_contact_sheet, render_still
+from motion_r1_verl.motion.outputs.render import load_motion, render_animation, render_contact_sheet, render_still
 
 
 def _walk(n_frames: int = 30) -> np.ndarray:

@@ -9,11 +9,13 @@ from scipy.spatial.transform import Rotation
 
 from motion_r1_verl.cli.main import main
 from motion_r1_verl.errors import UserError
-from motion_r1_verl.motion.bvh import Bvh, bvh_from_joints, format_bvh, parse_bvh, read_bvh, write_bvh
-from motion_r1_verl.motion.check import check_folder
-from motion_r1_verl.motion.constants import FEATURE_DIM
-from motion_r1_verl.motion.humanml3d import read_caption_file, read_split_ids
-from motion_r1_verl.motion.retarget import (
+from motion_r1_verl.motion.core.bvh import Bvh, format_bvh, parse_bvh, read_bvh, write_bvh
+from motion_r1_verl.motion.core.check import check_folder
+from motion_r1_verl.motion.core.constants import FEATURE_DIM
+from motion_r1_verl.motion.core.humanml3d import read_caption_file, read_split_ids
+from motion_r1_verl.motion.core.skeleton import JOINT_NAMES, LEFT_FOOT, PARENTS, RIGHT_FOOT
+from motion_r1_verl.motion.outputs.bvh_export import bvh_from_joints
+from motion_r1_verl.motion.sources.retarget import (
     _segments,
     detect_unit,
     floor_tilt,
@@ -23,7 +25,6 @@ from motion_r1_verl.motion.retarget import (
     retarget_bvh,
     slerp_frames,
 )
-from motion_r1_verl.motion.skeleton import JOINT_NAMES, LEFT_FOOT, PARENTS, RIGHT_FOOT
 
 FEET = [*LEFT_FOOT, *RIGHT_FOOT]
 # The CMU clip's joints under the other common CMU naming (amc2bvh-style).
@@ -268,7 +269,7 @@ def test_map_naming_a_missing_joint_or_collapsing_a_bone(cmu):
 
 
 def _cmu_map():
-    from motion_r1_verl.motion.retarget import BUILTIN_MAPS
+    from motion_r1_verl.motion.sources.retarget import BUILTIN_MAPS
 
     return {t: options[0] for t, options in next(m for m in BUILTIN_MAPS if m.name == "cmu").targets.items()}
 
@@ -367,11 +368,11 @@ def test_reimport_is_idempotent_and_too_short_clips_are_reported(cmu, cmu_path, 
 def test_mirrored_rig_is_flagged(cmu, caplog):
     swap = {n: n.replace("Left", "Tmp").replace("Right", "Left").replace("Tmp", "Right") for n in cmu.names}
     swap |= {"LHipJoint": "RHipJoint", "RHipJoint": "LHipJoint"}
-    with caplog.at_level("WARNING", logger="motion_r1_verl.motion.retarget"):
+    with caplog.at_level("WARNING", logger="motion_r1_verl.motion.sources.retarget"):
         assert retarget_bvh(_renamed(cmu, swap)).mirrored
     assert "mirrored" in caplog.text
     caplog.clear()
-    with caplog.at_level("WARNING", logger="motion_r1_verl.motion.retarget"):
+    with caplog.at_level("WARNING", logger="motion_r1_verl.motion.sources.retarget"):
         assert not retarget_bvh(cmu).mirrored
     assert "mirrored" not in caplog.text
 

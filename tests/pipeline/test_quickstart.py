@@ -6,7 +6,7 @@ import pytest
 from motion_r1_verl.cli.main import main
 from motion_r1_verl.errors import UserError
 from motion_r1_verl.generate.outputs import motionless_clip
-from motion_r1_verl.motion.constants import FEATURE_DIM, VEL_SLICE
+from motion_r1_verl.motion.core.constants import FEATURE_DIM, VEL_SLICE
 from motion_r1_verl.pipeline.quickstart import QuickstartConfig, build_stages
 
 

@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from motion_r1_verl.errors import UserError
-from motion_r1_verl.motion.humanml3d import TEXTS_DIR, Caption, load_split, read_split_ids
-from motion_r1_verl.motion.normalization import Normalizer
+from motion_r1_verl.motion.core.humanml3d import TEXTS_DIR, Caption, load_split, read_split_ids
+from motion_r1_verl.motion.core.normalization import Normalizer
 from motion_r1_verl.retrieval.caption_vectors import ROW_NORM, word_vectors_from_captions
 from motion_r1_verl.retrieval.glove import POS_ENUMERATOR, WordVectors
 from motion_r1_verl.retrieval.guo import GuoConfig, GuoEvaluator

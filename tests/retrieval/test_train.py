@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from motion_r1_verl.errors import UserError
-from motion_r1_verl.motion.humanml3d import load_split
+from motion_r1_verl.motion.core.humanml3d import load_split
 from motion_r1_verl.retrieval import PRESETS, TextMotionConfig, TextMotionModel, TrainConfig
 from motion_r1_verl.retrieval.train import Split, retrieval_scores, train_retrieval
 

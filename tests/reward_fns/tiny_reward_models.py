@@ -11,9 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
-from motion_r1_verl.motion.constants import FEATURE_DIM
-from motion_r1_verl.motion.humanml3d import Caption, write_clip, write_split
-from motion_r1_verl.motion.normalization import Normalizer
+from motion_r1_verl.motion.core.constants import FEATURE_DIM
+from motion_r1_verl.motion.core.humanml3d import Caption, write_clip, write_split
+from motion_r1_verl.motion.core.normalization import Normalizer
 
 ACTIONS = ("walk", "run", "jump", "wave", "kick", "squat")
 

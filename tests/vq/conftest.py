@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from motion_r1_verl.motion.humanml3d import Caption, write_clip, write_split
+from motion_r1_verl.motion.core.humanml3d import Caption, write_clip, write_split
 from motion_r1_verl.vq.config import VQConfig, VQModelConfig, VQTrainConfig
 
 # Every clip mixes a few latent sinusoids through ONE fixed (263, 6) matrix: smooth like real motion,

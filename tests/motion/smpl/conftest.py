@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from smpl_standin import build_standin_arrays, clip_skeleton, rest_joints, write_standin_model
 
-from motion_r1_verl.motion.features import joints_from_features
-from motion_r1_verl.motion.synth.generate import SynthConfig, make_clip
+from motion_r1_verl.motion.core.features import joints_from_features
+from motion_r1_verl.motion.sources.synth.generate import SynthConfig, make_clip
 
 N_FRAMES = 60  # 3 s at 20 fps: enough motion for smoothness/contact terms, fast on 2 cores
 

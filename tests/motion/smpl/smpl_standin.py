@@ -21,8 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from motion_r1_verl.motion.skeleton import REFERENCE_BONE_LENGTHS, reference_offsets
-from motion_r1_verl.motion.smpl.model_files import N_SMPL_VERTICES, ROOT_PARENT, SMPL_PARENTS
+from motion_r1_verl.motion.core.skeleton import REFERENCE_BONE_LENGTHS, reference_offsets
+from motion_r1_verl.motion.outputs.smpl.model_files import N_SMPL_VERTICES, ROOT_PARENT, SMPL_PARENTS
 
 HAND_LENGTH = 0.08
 # Unit rest direction of each bone (parent -> joint), SMPL-like; None = HumanML3D's reference offset.
@@ -65,8 +65,8 @@ SMPL_LIKE_GROUPS = {
 def clip_skeleton(joints: np.ndarray) -> tuple[dict[int, np.ndarray], np.ndarray]:
     """A clip's rigid groups (offsets of joints 1-3 from the pelvis and 12-14 from spine3, facing +z) and
     its median bone lengths (22,), for a stand-in whose skeleton matches that clip."""
-    from motion_r1_verl.motion.skeleton import PARENTS
-    from motion_r1_verl.motion.smpl.init_pose import kabsch
+    from motion_r1_verl.motion.core.skeleton import PARENTS
+    from motion_r1_verl.motion.outputs.smpl.init_pose import kabsch
 
     reference = reference_offsets().astype(np.float64)
     groups = {}

@@ -9,9 +9,9 @@ import pytest
 import trimesh
 
 from motion_r1_verl.cli.main import main
-from motion_r1_verl.motion.smpl.fit import SmplParams, smpl_joints, smpl_vertices
-from motion_r1_verl.motion.smpl.mesh import export_mesh_sequence
-from motion_r1_verl.motion.smpl.model_files import build_smpl
+from motion_r1_verl.motion.outputs.smpl.fit import SmplParams, smpl_joints, smpl_vertices
+from motion_r1_verl.motion.outputs.smpl.mesh import export_mesh_sequence
+from motion_r1_verl.motion.outputs.smpl.model_files import build_smpl
 
 N = 12  # frames: the CLI path, not the fit quality, is under test here
 

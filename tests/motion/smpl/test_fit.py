@@ -7,7 +7,7 @@ import torch
 from smpl_standin import rest_joints
 
 from motion_r1_verl.errors import UserError
-from motion_r1_verl.motion.smpl.fit import (
+from motion_r1_verl.motion.outputs.smpl.fit import (
     JOINT_LIMITS,
     SHAPE_PAIRS,
     FitConfig,
@@ -20,7 +20,7 @@ from motion_r1_verl.motion.smpl.fit import (
     rest_pelvis,
     smpl_joints,
 )
-from motion_r1_verl.motion.smpl.model_files import build_smpl
+from motion_r1_verl.motion.outputs.smpl.model_files import build_smpl
 
 FAST = FitConfig(iters=15, progress=False, device="cpu")
 

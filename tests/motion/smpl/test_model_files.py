@@ -10,7 +10,7 @@ from smpl_standin import build_standin_arrays, write_standin_model
 
 from motion_r1_verl.cli.main import main
 from motion_r1_verl.errors import UserError
-from motion_r1_verl.motion.smpl.model_files import (
+from motion_r1_verl.motion.outputs.smpl.model_files import (
     SMPL_URL,
     build_smpl,
     convert_model_file,

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from motion_r1_verl.motion.synth import SynthConfig, generate_dataset
+from motion_r1_verl.motion.sources.synth import SynthConfig, generate_dataset
 
 # Held-out, val and test shares raised so a 48-clip set has a few clips in every split.
 SMALL = SynthConfig(n=48, seed=7, workers=2, chunk_size=12, heldout_fraction=0.2, val_fraction=0.15, test_fraction=0.15)

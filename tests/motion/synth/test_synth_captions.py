@@ -7,9 +7,9 @@ import re
 import numpy as np
 import pytest
 
-from motion_r1_verl.motion.humanml3d import load_split
-from motion_r1_verl.motion.synth.captions import NUMBER_WORDS, captions
-from motion_r1_verl.motion.synth.compose import compose
+from motion_r1_verl.motion.core.humanml3d import load_split
+from motion_r1_verl.motion.sources.synth.captions import NUMBER_WORDS, captions
+from motion_r1_verl.motion.sources.synth.compose import compose
 
 # Idioms that mention a second verb but are one action, rewritten before matching.
 IDIOMS = [

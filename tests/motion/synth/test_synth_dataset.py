@@ -7,13 +7,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from motion_r1_verl.motion.constants import FEATURE_DIM, MAX_FRAMES, MIN_FRAMES
-from motion_r1_verl.motion.humanml3d import load_split, read_split_ids
-from motion_r1_verl.motion.normalization import Normalizer
-from motion_r1_verl.motion.synth import SynthConfig, generate_dataset
-from motion_r1_verl.motion.synth.compose import HELDOUT_SET, pairs_of
-from motion_r1_verl.motion.synth.generate import PARTS_DIR, _prepare_parts, _run_chunk
-from motion_r1_verl.motion.synth.skate import foot_skate
+from motion_r1_verl.motion.core.constants import FEATURE_DIM, MAX_FRAMES, MIN_FRAMES
+from motion_r1_verl.motion.core.humanml3d import load_split, read_split_ids
+from motion_r1_verl.motion.core.normalization import Normalizer
+from motion_r1_verl.motion.sources.synth import SynthConfig, generate_dataset
+from motion_r1_verl.motion.sources.synth.compose import HELDOUT_SET, pairs_of
+from motion_r1_verl.motion.sources.synth.generate import PARTS_DIR, _prepare_parts, _run_chunk
+from motion_r1_verl.motion.sources.synth.skate import foot_skate
 
 
 def _plans(root: Path) -> dict[str, dict]:

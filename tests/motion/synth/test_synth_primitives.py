@@ -4,12 +4,12 @@ named by the action does the named thing (the arm that waves is the one the plan
 import numpy as np
 import pytest
 
-from motion_r1_verl.motion.kinematics import bone_lengths
-from motion_r1_verl.motion.skeleton import REFERENCE_BONE_LENGTHS
-from motion_r1_verl.motion.synth.compose import ACTIONS, _build, _smooth
-from motion_r1_verl.motion.synth.primitives import Body, Ctx, Step
-from motion_r1_verl.motion.synth.rig import limit_pelvis_height, pose
-from motion_r1_verl.motion.synth.skate import foot_skate
+from motion_r1_verl.motion.core.kinematics import bone_lengths
+from motion_r1_verl.motion.core.skeleton import REFERENCE_BONE_LENGTHS
+from motion_r1_verl.motion.sources.synth.compose import ACTIONS, _build, _smooth
+from motion_r1_verl.motion.sources.synth.primitives import Body, Ctx, Step
+from motion_r1_verl.motion.sources.synth.rig import limit_pelvis_height, pose
+from motion_r1_verl.motion.sources.synth.skate import foot_skate
 
 PELVIS, L_ANKLE, R_ANKLE, HEAD, L_SHOULDER, R_SHOULDER, L_WRIST, R_WRIST = 0, 7, 8, 15, 16, 17, 20, 21
 FEET = [7, 8, 10, 11]
@@ -167,8 +167,8 @@ def test_squat_sit_stand_and_bow_move_the_body():
 
 
 def test_rig_positions_equal_forward_kinematics_of_its_rotations():
-    from motion_r1_verl.motion.kinematics import forward_kinematics
-    from motion_r1_verl.motion.synth.rig import bone_directions
+    from motion_r1_verl.motion.core.kinematics import forward_kinematics
+    from motion_r1_verl.motion.sources.synth.rig import bone_directions
 
     rng = np.random.default_rng(3)
     ctx = Ctx(rng, Body.sample(rng))
@@ -181,8 +181,8 @@ def test_rig_positions_equal_forward_kinematics_of_its_rotations():
 def test_short_plans_are_not_piled_on_the_minimum_length():
     """Real HumanML3D has 0.4 % of its clips at 40-43 frames; padding every short plan to exactly MIN_FRAMES
     put 9 % of the synthetic clips there. Short plans now end anywhere in SHORT_CLIP_FRAMES."""
-    from motion_r1_verl.motion.constants import MIN_FRAMES
-    from motion_r1_verl.motion.synth.compose import SHORT_CLIP_FRAMES, compose
+    from motion_r1_verl.motion.core.constants import MIN_FRAMES
+    from motion_r1_verl.motion.sources.synth.compose import SHORT_CLIP_FRAMES, compose
 
     lengths = [compose(np.random.default_rng([5, i]), heldout=False).n_frames for i in range(200)]
     assert min(lengths) >= MIN_FRAMES

@@ -33,8 +33,8 @@ import numpy as np
 from tqdm import tqdm
 
 from motion_r1_verl.errors import UserError
-from motion_r1_verl.motion.constants import FEATURE_DIM, FPS, MAX_FRAMES, MIN_FRAMES
-from motion_r1_verl.motion.humanml3d import (
+from motion_r1_verl.motion.core.constants import FEATURE_DIM, FPS, MAX_FRAMES, MIN_FRAMES
+from motion_r1_verl.motion.core.humanml3d import (
     FEATURES_DIR,
     JOINTS_DIR,
     TEXTS_DIR,

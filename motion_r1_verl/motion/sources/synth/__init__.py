@@ -6,6 +6,6 @@ in a ``track``), ``compose`` (plans of 1-4 sub-actions chained with continuous s
 ``skate`` (the foot-skate metric) and ``generate`` (the HumanML3D-format folder).
 """
 
-from motion_r1_verl.motion.synth.generate import DEFAULT_N, LARGE_N, SynthConfig, SynthReport, generate_dataset
+from motion_r1_verl.motion.sources.synth.generate import DEFAULT_N, LARGE_N, SynthConfig, SynthReport, generate_dataset
 
 __all__ = ["DEFAULT_N", "LARGE_N", "SynthConfig", "SynthReport", "generate_dataset"]

@@ -42,10 +42,10 @@ import numpy as np
 import torch
 
 from motion_r1_verl.errors import UserError
-from motion_r1_verl.motion.constants import FPS, N_JOINTS
-from motion_r1_verl.motion.skeleton import LEFT_FOOT, RIGHT_FOOT
-from motion_r1_verl.motion.smpl.init_pose import analytic_pose
-from motion_r1_verl.motion.smpl.model_files import GENDERS, N_SMPL_JOINTS
+from motion_r1_verl.motion.core.constants import FPS, N_JOINTS
+from motion_r1_verl.motion.core.skeleton import LEFT_FOOT, RIGHT_FOOT
+from motion_r1_verl.motion.outputs.smpl.init_pose import analytic_pose
+from motion_r1_verl.motion.outputs.smpl.model_files import GENDERS, N_SMPL_JOINTS
 from motion_r1_verl.runtime.device import pick_device
 from motion_r1_verl.runtime.files import atomic_write
 
@@ -313,7 +313,7 @@ def contact_mask(targets: np.ndarray) -> np.ndarray:
 
 # Joint pairs whose distance a body shape fixes: every bone, plus the rigid pelvis and spine3 parts.
 def _shape_pairs() -> list[tuple[int, int]]:
-    from motion_r1_verl.motion.skeleton import PARENTS
+    from motion_r1_verl.motion.core.skeleton import PARENTS
 
     pairs = [(PARENTS[j], j) for j in range(1, N_JOINTS)]
     for group in ((0, 1, 2, 3), (9, 12, 13, 14)):

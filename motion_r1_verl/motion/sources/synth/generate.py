@@ -1,6 +1,6 @@
 """Generate the embedded synthetic text-to-motion dataset as a HumanML3D-format folder.
 
-    from motion_r1_verl.motion.synth import generate_dataset
+    from motion_r1_verl.motion.sources.synth import generate_dataset
     report = generate_dataset("runs/synth", n=3000, seed=0)      # ~1 minute on 2 cores
     print(report.summary())
 
@@ -33,14 +33,14 @@ import torch
 from tqdm import tqdm
 
 from motion_r1_verl.errors import UserError
-from motion_r1_verl.motion.constants import FEATURE_DIM, FPS
-from motion_r1_verl.motion.features import features_from_joints, joints_from_features
-from motion_r1_verl.motion.humanml3d import Caption, write_clip, write_split
-from motion_r1_verl.motion.normalization import MIN_STD, STD_GROUPS, Normalizer
-from motion_r1_verl.motion.synth.captions import captions as make_captions
-from motion_r1_verl.motion.synth.compose import HELDOUT_PAIRS, compose
-from motion_r1_verl.motion.synth.rig import pose
-from motion_r1_verl.motion.synth.skate import foot_skate_sums
+from motion_r1_verl.motion.core.constants import FEATURE_DIM, FPS
+from motion_r1_verl.motion.core.features import features_from_joints, joints_from_features
+from motion_r1_verl.motion.core.humanml3d import Caption, write_clip, write_split
+from motion_r1_verl.motion.core.normalization import MIN_STD, STD_GROUPS, Normalizer
+from motion_r1_verl.motion.sources.synth.captions import captions as make_captions
+from motion_r1_verl.motion.sources.synth.compose import HELDOUT_PAIRS, compose
+from motion_r1_verl.motion.sources.synth.rig import pose
+from motion_r1_verl.motion.sources.synth.skate import foot_skate_sums
 from motion_r1_verl.runtime.files import atomic_write, write_text_atomic
 
 logger = logging.getLogger(__name__)
@@ -279,7 +279,7 @@ def _chunk_len(config: SynthConfig, chunk: int) -> int:
 
 def render_sheet(out: Path, records: list[dict], sheet_path: str | os.PathLike, n_clips: int = 8) -> Path:
     """Contact sheet of up to ``n_clips`` clips with varied first actions (first caption as the title)."""
-    from motion_r1_verl.motion.render import render_contact_sheet  # matplotlib: only when asked
+    from motion_r1_verl.motion.outputs.render import render_contact_sheet  # matplotlib: only when asked
 
     chosen, seen = [], set()
     for record in records:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from motion_r1_verl.motion.skeleton import LEFT_FOOT, RIGHT_FOOT
+from motion_r1_verl.motion.core.skeleton import LEFT_FOOT, RIGHT_FOOT
 
 FOOT_JOINTS = (*LEFT_FOOT, *RIGHT_FOOT)  # left ankle, left toe, right ankle, right toe
 CONTACT_MARGIN = 0.02  # m above the joint's lowest height that still counts as touching the floor

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from motion_r1_verl.errors import UserError, field_error
-from motion_r1_verl.motion.constants import FPS
+from motion_r1_verl.motion.core.constants import FPS
 from motion_r1_verl.runtime.files import write_bytes_atomic
 
 MESH_FORMATS = ("obj", "ply")

@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from motion_r1_verl.errors import UserError
-from motion_r1_verl.motion.constants import CONTACT_SLICE, FEATURE_DIM, RIC_SLICE, ROT_SLICE, VEL_SLICE
+from motion_r1_verl.motion.core.constants import CONTACT_SLICE, FEATURE_DIM, RIC_SLICE, ROT_SLICE, VEL_SLICE
 from motion_r1_verl.runtime.files import save_npy_atomic
 
 ArrayT = TypeVar("ArrayT", np.ndarray, torch.Tensor)

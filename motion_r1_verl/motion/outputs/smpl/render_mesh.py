@@ -2,7 +2,7 @@
 
 What: ``render_mesh_animation(vertices, faces, out)`` and ``render_mesh_still(...)`` draw the posed mesh
 with flat Lambert shading over the same floor grid and following camera as the stick-figure renderer
-(``motion_r1_verl.motion.render``), and write through its video writer.
+(``motion_r1_verl.motion.outputs.render``), and write through its video writer.
 
 How: like a matplotlib trisurf, but projected by hand (same orthographic camera as ``render.py``):
 per frame, faces turned away from the camera are dropped, the rest are sorted back to front (painter's
@@ -29,8 +29,8 @@ import numpy as np  # noqa: E402
 from matplotlib.collections import LineCollection, PolyCollection  # noqa: E402
 
 from motion_r1_verl.errors import UserError  # noqa: E402
-from motion_r1_verl.motion.constants import FPS  # noqa: E402
-from motion_r1_verl.motion.render import (  # noqa: E402
+from motion_r1_verl.motion.core.constants import FPS  # noqa: E402
+from motion_r1_verl.motion.outputs.render import (  # noqa: E402
     CAMERA_PITCH,
     CAMERA_YAW,
     DPI,

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from motion_r1_verl.motion.constants import N_JOINTS
-from motion_r1_verl.motion.kinematics import forward_kinematics, local_rotations
-from motion_r1_verl.motion.rotations import qbetween
-from motion_r1_verl.motion.skeleton import PARENTS, RAW_OFFSETS, REFERENCE_BONE_LENGTHS
-from motion_r1_verl.motion.synth.track import SIDE_SIGN, Track, to_world
+from motion_r1_verl.motion.core.constants import N_JOINTS
+from motion_r1_verl.motion.core.kinematics import forward_kinematics, local_rotations
+from motion_r1_verl.motion.core.rotations import qbetween
+from motion_r1_verl.motion.core.skeleton import PARENTS, RAW_OFFSETS, REFERENCE_BONE_LENGTHS
+from motion_r1_verl.motion.sources.synth.track import SIDE_SIGN, Track, to_world
 
 LENGTHS = REFERENCE_BONE_LENGTHS.astype(np.float64)
 THIGH = LENGTHS[[4, 5]]  # left, right hip -> knee

@@ -20,8 +20,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
-from motion_r1_verl.motion.constants import MAX_FRAMES, MIN_FRAMES
-from motion_r1_verl.motion.synth.primitives import (
+from motion_r1_verl.motion.core.constants import MAX_FRAMES, MIN_FRAMES
+from motion_r1_verl.motion.sources.synth.primitives import (
     PRIMITIVES,
     SEAT_BACK,
     Body,
@@ -31,8 +31,8 @@ from motion_r1_verl.motion.synth.primitives import (
     side_indices,
     stance_ankles,
 )
-from motion_r1_verl.motion.synth.rig import limit_pelvis_height
-from motion_r1_verl.motion.synth.track import BodyState, Track, blend_wrists, keyframes
+from motion_r1_verl.motion.sources.synth.rig import limit_pelvis_height
+from motion_r1_verl.motion.sources.synth.track import BodyState, Track, blend_wrists, keyframes
 
 ACTIONS: tuple[str, ...] = tuple(PRIMITIVES)
 # Relative frequency of each action in a plan.

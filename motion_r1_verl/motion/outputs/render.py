@@ -12,7 +12,7 @@ artists are redrawn, so a 120-frame clip renders in about a second instead of ma
 full redraw per frame.
 
 Inputs are joints (T,22,3) metres, y up, or HumanML3D features (T,263) (auto-detected by shape and
-recovered with ``motion_r1_verl.motion.features.joints_from_features``).
+recovered with ``motion_r1_verl.motion.core.features.joints_from_features``).
 
 Usage::
 
@@ -36,8 +36,8 @@ import numpy as np  # noqa: E402
 from matplotlib.collections import LineCollection  # noqa: E402
 
 from motion_r1_verl.errors import UserError  # noqa: E402
-from motion_r1_verl.motion.constants import FEATURE_DIM, FPS, N_JOINTS  # noqa: E402
-from motion_r1_verl.motion.skeleton import KINEMATIC_CHAIN  # noqa: E402
+from motion_r1_verl.motion.core.constants import FEATURE_DIM, FPS, N_JOINTS  # noqa: E402
+from motion_r1_verl.motion.core.skeleton import KINEMATIC_CHAIN  # noqa: E402
 from motion_r1_verl.runtime.files import atomic_write  # noqa: E402
 
 # Chain colours: right leg, left leg, spine+head, right arm, left arm (right = red, left = blue).
@@ -68,7 +68,7 @@ def as_joints(array: np.ndarray, name: str = "motion") -> np.ndarray:
     elif array.ndim == 2 and array.shape[1] == FEATURE_DIM:
         if not np.isfinite(array).all():
             raise UserError(f"{name}: NaN/inf values in the features")
-        from motion_r1_verl.motion.features import joints_from_features  # lazy: heavy, and optional here
+        from motion_r1_verl.motion.core.features import joints_from_features  # lazy: heavy, and optional here
 
         joints = np.asarray(joints_from_features(array.astype(np.float32)), dtype=np.float32)
     else:

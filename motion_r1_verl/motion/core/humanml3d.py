@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from motion_r1_verl.errors import UserError
-from motion_r1_verl.motion.constants import FEATURE_DIM, FPS, MAX_FRAMES, MIN_FRAMES, N_JOINTS
+from motion_r1_verl.motion.core.constants import FEATURE_DIM, FPS, MAX_FRAMES, MIN_FRAMES, N_JOINTS
 from motion_r1_verl.runtime.files import save_npy_atomic, write_text_atomic
 
 logger = logging.getLogger(__name__)

@@ -9,7 +9,7 @@ same skeleton without HumanML3D's example file ``000021.npy``.
 
 import numpy as np
 
-from motion_r1_verl.motion.constants import N_JOINTS
+from motion_r1_verl.motion.core.constants import N_JOINTS
 
 JOINT_NAMES: tuple[str, ...] = (
     "pelvis",

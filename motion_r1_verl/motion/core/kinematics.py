@@ -22,9 +22,9 @@ feature extraction uses a smoothed variant; ``features.py`` passes it in via ``r
 import numpy as np
 
 from motion_r1_verl.errors import UserError
-from motion_r1_verl.motion.constants import N_JOINTS
-from motion_r1_verl.motion.rotations import cross, qbetween, qinv, qmul, qrot
-from motion_r1_verl.motion.skeleton import FACE_JOINTS, KINEMATIC_CHAIN, PARENTS, RAW_OFFSETS, reference_offsets
+from motion_r1_verl.motion.core.constants import N_JOINTS
+from motion_r1_verl.motion.core.rotations import cross, qbetween, qinv, qmul, qrot
+from motion_r1_verl.motion.core.skeleton import FACE_JOINTS, KINEMATIC_CHAIN, PARENTS, RAW_OFFSETS, reference_offsets
 
 
 def _rotation_parents() -> tuple[int, ...]:

@@ -42,10 +42,10 @@ import torch
 from scipy.ndimage import gaussian_filter1d
 
 from motion_r1_verl.errors import UserError
-from motion_r1_verl.motion.constants import FEATURE_DIM, N_JOINTS, RIC_SLICE, ROT_SLICE
-from motion_r1_verl.motion.kinematics import ROTATION_PARENTS
-from motion_r1_verl.motion.rotations import cont6d_to_quat, qbetween
-from motion_r1_verl.motion.skeleton import (
+from motion_r1_verl.motion.core.constants import FEATURE_DIM, N_JOINTS, RIC_SLICE, ROT_SLICE
+from motion_r1_verl.motion.core.kinematics import ROTATION_PARENTS
+from motion_r1_verl.motion.core.rotations import cont6d_to_quat, qbetween
+from motion_r1_verl.motion.core.skeleton import (
     FACE_JOINTS,
     FOOT_CONTACT_VELOCITY_THRESHOLD,
     LEFT_FOOT,

@@ -2,7 +2,7 @@
 
 Why: people train on their own mocap. A BVH file may have any joint count and names, any channel order,
 centimetres or inches, y or z up, 30/60/120 fps; our pipeline wants joints (T, 22, 3) in metres, y up,
-20 fps, feet on the floor (see ``motion_r1_verl.motion.features``).
+20 fps, feet on the floor (see ``motion_r1_verl.motion.core.features``).
 
 How (``retarget_bvh``):
 1. resample the local rotations (slerp) and translations (lerp) to 20 fps, then forward kinematics, so the
@@ -36,9 +36,9 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 from motion_r1_verl.errors import UserError
-from motion_r1_verl.motion.bvh import Bvh, forward_kinematics, read_bvh
-from motion_r1_verl.motion.constants import FPS, MAX_FRAMES, MIN_FRAMES, N_JOINTS
-from motion_r1_verl.motion.skeleton import JOINT_NAMES, LEFT_FOOT, PARENTS, REFERENCE_BONE_LENGTHS, RIGHT_FOOT
+from motion_r1_verl.motion.core.bvh import Bvh, forward_kinematics, read_bvh
+from motion_r1_verl.motion.core.constants import FPS, MAX_FRAMES, MIN_FRAMES, N_JOINTS
+from motion_r1_verl.motion.core.skeleton import JOINT_NAMES, LEFT_FOOT, PARENTS, REFERENCE_BONE_LENGTHS, RIGHT_FOOT
 
 logger = logging.getLogger(__name__)
 
@@ -627,10 +627,10 @@ def import_bvh_files(
     Mean/Std are refitted on the train split.
     """
     # Imported here: features pulls in torch, which retargeting alone does not need.
-    from motion_r1_verl.motion.features import features_from_joints, joints_from_features
-    from motion_r1_verl.motion.humanml3d import FEATURES_DIR, Caption, load_array, read_split_ids, write_clip
-    from motion_r1_verl.motion.humanml3d import write_split as write_split_file
-    from motion_r1_verl.motion.normalization import Normalizer
+    from motion_r1_verl.motion.core.features import features_from_joints, joints_from_features
+    from motion_r1_verl.motion.core.humanml3d import FEATURES_DIR, Caption, load_array, read_split_ids, write_clip
+    from motion_r1_verl.motion.core.humanml3d import write_split as write_split_file
+    from motion_r1_verl.motion.core.normalization import Normalizer
 
     if not re.fullmatch(r"[A-Za-z0-9_-]+", split):
         raise UserError(f"split name {split!r} must use only letters, digits, _ and -")

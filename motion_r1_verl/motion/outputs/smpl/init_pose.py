@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from motion_r1_verl.motion.constants import N_JOINTS
-from motion_r1_verl.motion.rotations import cross, qbetween, quat_to_matrix
-from motion_r1_verl.motion.smpl.model_files import N_SMPL_JOINTS, SMPL_PARENTS
+from motion_r1_verl.motion.core.constants import N_JOINTS
+from motion_r1_verl.motion.core.rotations import cross, qbetween, quat_to_matrix
+from motion_r1_verl.motion.outputs.smpl.model_files import N_SMPL_JOINTS, SMPL_PARENTS
 
 CHILDREN: tuple[tuple[int, ...], ...] = tuple(
     tuple(c for c in range(1, N_JOINTS) if SMPL_PARENTS[c] == j) for j in range(N_SMPL_JOINTS)

@@ -22,8 +22,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from motion_r1_verl.motion.synth.rig import ANKLE_HEIGHT, FLAT_FOOT_PITCH, FOOT, LEG_REACH, hip_positions
-from motion_r1_verl.motion.synth.track import (
+from motion_r1_verl.motion.sources.synth.rig import ANKLE_HEIGHT, FLAT_FOOT_PITCH, FOOT, LEG_REACH, hip_positions
+from motion_r1_verl.motion.sources.synth.track import (
     LEFT,
     RIGHT,
     SIDE_SIGN,
