@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
@@ -45,7 +45,7 @@ from motion_r1_verl.errors import UserError
 from motion_r1_verl.motion.core.constants import CONTACT_SLICE, FEATURE_DIM, MAX_FRAMES
 from motion_r1_verl.motion.core.normalization import Normalizer
 from motion_r1_verl.retrieval.glove import POS_ENUMERATOR, WORD_DIM, WordVectors
-from motion_r1_verl.retrieval.model import CONFIG_NAME, WEIGHTS_NAME
+from motion_r1_verl.retrieval.model import CONFIG_NAME, WEIGHTS_NAME, write_model_files
 from motion_r1_verl.runtime.device import pick_device
 from motion_r1_verl.runtime.files import atomic_dir
 
@@ -273,13 +273,9 @@ class GuoEvaluator(nn.Module):
             self.write_files(tmp, extra_config)
 
     def write_files(self, folder: Path, extra_config: dict | None = None) -> None:
-        """config.json, model.safetensors, the word vectors and the normaliser into an existing folder."""
-        config = {"model_type": MODEL_TYPE, "model": self.config.to_dict(), **(extra_config or {})}
-        (folder / CONFIG_NAME).write_text(json.dumps(config, indent=2))
-        state = {k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()}
-        save_file(state, str(folder / WEIGHTS_NAME), metadata={"format": "pt"})
+        """config.json, model.safetensors, the normaliser and the word vectors into an existing folder."""
+        write_model_files(self, folder, MODEL_TYPE, extra_config)
         self.words.save(folder)
-        Normalizer(self.feature_mean.cpu().numpy(), self.feature_std.cpu().numpy()).save(folder)
 
     @classmethod
     def from_pretrained(cls, path: str | Path, device: str | torch.device | None = None) -> GuoEvaluator:

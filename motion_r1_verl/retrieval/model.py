@@ -125,6 +125,16 @@ def pad_features(features: Sequence[np.ndarray], feature_dim: int) -> tuple[np.n
     return out, lengths
 
 
+def write_model_files(model: nn.Module, folder: Path, model_type: str, extra_config: dict | None = None) -> None:
+    """The checkpoint files both text-motion architectures share: config.json (``model_type``, the model's
+    config), model.safetensors and the feature normaliser (``feature_mean``/``feature_std`` buffers)."""
+    config = {"model_type": model_type, "model": model.config.to_dict(), **(extra_config or {})}
+    (folder / CONFIG_NAME).write_text(json.dumps(config, indent=2))
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    save_file(state, str(folder / WEIGHTS_NAME), metadata={"format": "pt"})
+    Normalizer(model.feature_mean.cpu().numpy(), model.feature_std.cpu().numpy()).save(folder)
+
+
 class TextMotionModel(nn.Module):
     """Shared text-motion embedding space (see module docstring)."""
 
@@ -230,11 +240,7 @@ class TextMotionModel(nn.Module):
 
     def write_files(self, folder: Path, extra_config: dict | None = None) -> None:
         """config.json, model.safetensors and the normaliser copies into an existing folder."""
-        config = {"model_type": MODEL_TYPE, "model": self.config.to_dict(), **(extra_config or {})}
-        (folder / CONFIG_NAME).write_text(json.dumps(config, indent=2))
-        state = {k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()}
-        save_file(state, str(folder / WEIGHTS_NAME), metadata={"format": "pt"})
-        Normalizer(self.feature_mean.cpu().numpy(), self.feature_std.cpu().numpy()).save(folder)
+        write_model_files(self, folder, MODEL_TYPE, extra_config)
 
     @classmethod
     def from_pretrained(cls, path: str | Path, device: str | torch.device | None = None) -> TextMotionModel:
