@@ -22,44 +22,56 @@ import re
 from typing import Any
 
 from motion_r1_verl.cot.steps import normalize_step
+from motion_r1_verl.motion.core.lexicon import MOTION_VERBS, VERB_FORMS
 
-# lemma -> action in the closed vocabulary (None: keep the verb itself as the action).
-_LEXICON: dict[str, str | None] = {
-    "walk": "walk", "step": "walk", "stroll": "walk", "march": "walk", "pace": "walk", "tiptoe": "walk",
-    "sidestep": "walk", "shuffle": "walk", "limp": "walk", "stride": "walk", "move": None, "go": None,
-    "run": "run", "jog": "run", "sprint": "run", "dash": "run",
-    "turn": "turn", "pivot": "turn", "rotate": "turn",
-    "jump": "jump", "hop": "jump", "leap": "jump", "skip": "jump",
-    "squat": "squat", "crouch": "squat",
+# Lemma -> action in the closed vocabulary; every other motion verb of the shared lexicon keeps the verb
+# itself as the action.
+_ACTION_OF: dict[str, str] = {
+    "walk": "walk",
+    "step": "walk",
+    "stroll": "walk",
+    "march": "walk",
+    "pace": "walk",
+    "tiptoe": "walk",
+    "sidestep": "walk",
+    "shuffle": "walk",
+    "limp": "walk",
+    "stride": "walk",
+    "run": "run",
+    "jog": "run",
+    "sprint": "run",
+    "dash": "run",
+    "turn": "turn",
+    "pivot": "turn",
+    "rotate": "turn",
+    "jump": "jump",
+    "hop": "jump",
+    "leap": "jump",
+    "skip": "jump",
+    "squat": "squat",
+    "crouch": "squat",
     "sit": "sit_down",
-    "stand": "stand", "rise": "stand_up", "get": None,
+    "stand": "stand",
+    "rise": "stand_up",
     "wave": "wave",
-    "raise": "raise_arm", "lift": "raise_arm",
+    "raise": "raise_arm",
+    "lift": "raise_arm",
     "kick": "kick",
-    "punch": "punch", "box": "punch", "jab": "punch", "strike": "punch",
+    "punch": "punch",
+    "box": "punch",
+    "jab": "punch",
+    "strike": "punch",
     "bow": "bow",
-    "spin": "spin", "twirl": "spin",
+    "spin": "spin",
+    "twirl": "spin",
     "clap": "clap",
-    "stop": "stand", "wait": "stand", "pause": "stand", "remain": "stand", "stay": "stand",
-    **dict.fromkeys(
-        "throw catch stumble kneel dance climb crawl bend lean reach pick grab push pull stretch swing balance "
-        "shake shove nudge play drink lie fall look point wipe carry hold put place touch perform do make take lower "
-        "circle lunge swim fight dodge duck slide trip jumpjack rub scratch clean stir pour eat open close "
-        "sway wobble bounce roll flap cross tilt nod hit knock sweep brush wash hug answer talk stomp tap "
-        "drift drag use repeat start begin continue return come approach avoid grasp shrug salute juggle "
-        "golf bat skate ski row paddle rock sneak creep hurry tumble flip cartwheel handstand exercise "
-        "fold extend swipe slap mimic act pretend imitate gesture".split(),
-        None,
-    ),
-}  # fmt: skip
-_IRREGULAR: dict[str, str] = {
-    "ran": "run", "sat": "sit", "stood": "stand", "threw": "throw", "thrown": "throw", "got": "get",
-    "spun": "spin", "went": "go", "gone": "go", "took": "take", "taken": "take", "bent": "bend",
-    "knelt": "kneel", "swung": "swing", "hit": "hit", "fell": "fall", "fallen": "fall", "held": "hold",
-    "lay": "lie", "lying": "lie", "laying": "lie", "rose": "rise", "risen": "rise", "caught": "catch",
-    "made": "make", "did": "do", "does": "do", "doing": "do", "leapt": "leap", "came": "come",
-    "goes": "go", "struck": "strike", "ate": "eat", "put": "put", "putting": "put",
-}  # fmt: skip
+    "stop": "stand",
+    "wait": "stand",
+    "pause": "stand",
+    "remain": "stand",
+    "stay": "stand",
+}
+_LEXICON: dict[str, str | None] = {**dict.fromkeys(MOTION_VERBS, None), **_ACTION_OF}
 _NUMBERS: dict[str, int] = {
     "once": 1, "twice": 2, "thrice": 3, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
     "seven": 7, "eight": 8, "nine": 9, "ten": 10, "a couple of": 2, "couple of": 2, "a single": 1,
@@ -86,28 +98,7 @@ _NONVERB = frozenset(
 _LIGHT_VERBS = frozenset("perform do make take start begin continue keep give execute get go throw".split())
 
 
-def _lemmas() -> dict[str, str]:
-    """Every inflected form of the lexicon's verbs -> lemma (walks, walking, walked -> walk)."""
-    forms: dict[str, str] = dict(_IRREGULAR)
-    for lemma in _LEXICON:
-        stems = {lemma}
-        if lemma.endswith("e"):
-            stems.add(lemma[:-1])
-        if re.fullmatch(r".*[aeiou][bdgkmnprt]", lemma):
-            stems.add(lemma + lemma[-1])  # step -> stepp(ing/ed)
-        for stem in stems:
-            forms.setdefault(stem + "ing", lemma)
-            forms.setdefault(stem + "ed", lemma)
-        third = lemma + ("es" if lemma.endswith(("s", "sh", "ch", "x", "z", "o")) else "s")
-        if lemma.endswith("y") and lemma[-2] not in "aeiou":
-            third = lemma[:-1] + "ies"
-            forms.setdefault(lemma[:-1] + "ied", lemma)
-        forms.setdefault(third, lemma)
-        forms[lemma] = lemma
-    return forms
-
-
-_FORMS = _lemmas()
+_FORMS = VERB_FORMS
 
 
 def _fallback_lemma(word: str) -> str | None:

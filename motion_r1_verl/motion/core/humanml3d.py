@@ -37,6 +37,7 @@ import numpy as np
 
 from motion_r1_verl.errors import UserError
 from motion_r1_verl.motion.core.constants import FEATURE_DIM, FPS, MAX_FRAMES, MIN_FRAMES, N_JOINTS
+from motion_r1_verl.motion.core.lexicon import lemmatize
 from motion_r1_verl.runtime.files import save_npy_atomic, write_text_atomic
 
 logger = logging.getLogger(__name__)
@@ -149,44 +150,6 @@ for _pos, _words in {
 _AUX_LEMMAS = {"is": "be", "are": "be", "was": "be", "were": "be", "been": "be", "being": "be"}
 _AUX_LEMMAS |= {"has": "have", "had": "have", "does": "do", "did": "do"}
 
-# Motion verbs (lemma form); inflected forms are reduced to these by _lemmatize.
-_VERBS = set(
-    "walk run jog jump hop skip turn spin rotate squat sit stand kneel crouch bend lean wave raise lift "
-    "lower kick punch bow clap step move swing stretch throw catch hold pick put reach climb dance "
-    "stumble fall crawl shuffle march pace stride sprint go come look circle push pull shake rise "
-    "extend rest touch place bring cross stop start begin continue perform do make take get keep "
-    "balance twist tilt nod point grab pace drag slide roll limp trip dribble wipe scratch stir".split()
-)
-
-
-def _lemmatize(word: str) -> tuple[str, bool]:
-    """(lemma, is_verb) for a lowercase word using a few English suffix rules."""
-    if word in _VERBS:
-        return word, True
-    candidates = []
-    if word.endswith("ies"):
-        candidates.append(word[:-3] + "y")
-    if word.endswith("es"):
-        candidates.append(word[:-2])
-    if word.endswith("s"):
-        candidates.append(word[:-1])
-    if word.endswith("ing"):
-        stem = word[:-3]
-        candidates += [stem, stem + "e"]
-        if len(stem) > 2 and stem[-1] == stem[-2]:
-            candidates.append(stem[:-1])  # running -> run
-    if word.endswith("ed"):
-        stem = word[:-2]
-        candidates += [stem, word[:-1]]
-        if len(stem) > 2 and stem[-1] == stem[-2]:
-            candidates.append(stem[:-1])  # stepped -> step
-    for cand in candidates:
-        if cand in _VERBS:
-            return cand, True
-    if word.endswith("ly") and len(word) > 4:
-        return word, False
-    return word, False
-
 
 def tag_caption(text: str) -> tuple[str, ...]:
     """Lowercase ``lemma/POS`` tokens for a caption, punctuation dropped (like HumanML3D's texts).
@@ -205,7 +168,7 @@ def tag_caption(text: str) -> tuple[str, ...]:
         if word.isdigit():
             tokens.append(f"{word}/NUM")
             continue
-        lemma, is_verb = _lemmatize(word)
+        lemma, is_verb = lemmatize(word)
         if is_verb:
             pos = "VERB"
         elif word.endswith("ly") and len(word) > 4:
