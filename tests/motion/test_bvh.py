@@ -175,7 +175,7 @@ def test_export_euler_curves_are_continuous(real_joints):
     quats = bvh.local_rotations()
     for j, joint in enumerate(bvh.joints):
         curves = np.stack([v for name, v in bvh.channel_values(j).items() if name.endswith("rotation")], axis=1)
-        rotation = Rotation.from_quat(quats[:, j])
+        rotation = Rotation.from_quat(quats[:, j], scalar_first=True)
         turn = np.degrees((rotation[1:] * rotation[:-1].inv()).magnitude())  # per-frame rotation change
         steps = np.abs(np.diff(curves, axis=0)).max(axis=1)
         assert (steps <= 2.0 * turn + 0.5).all(), (joint.name, joint.channels, float((steps - 2 * turn).max()))

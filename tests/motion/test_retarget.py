@@ -284,9 +284,9 @@ def test_resample_positions_cover_the_clip():
 
 
 def test_slerp_halfway_between_two_rotations():
-    q = Rotation.from_euler("y", [[0.0], [90.0]], degrees=True).as_quat()[:, None]  # (2, 1, 4)
+    q = Rotation.from_euler("y", [[0.0], [90.0]], degrees=True).as_quat(scalar_first=True)[:, None]  # (2, 1, 4)
     mid = slerp_frames(q, np.array([0.5]))
-    assert Rotation.from_quat(mid[0, 0]).as_euler("yxz", degrees=True)[0] == pytest.approx(45.0)
+    assert Rotation.from_quat(mid[0, 0], scalar_first=True).as_euler("yxz", degrees=True)[0] == pytest.approx(45.0)
 
 
 def test_long_clips_are_cut_into_equal_parts():

@@ -26,6 +26,7 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 from motion_r1_verl.errors import UserError
+from motion_r1_verl.motion.core.kinematics import chain_positions
 from motion_r1_verl.runtime.files import write_text_atomic
 
 logger = logging.getLogger(__name__)
@@ -111,9 +112,10 @@ class Bvh:
         return {name: self.motion[:, start + k] for k, name in enumerate(self.joints[joint].channels)}
 
     def local_rotations(self) -> np.ndarray:
-        """(F, J, 4) local joint rotations as quaternions (x, y, z, w), from the Euler channels."""
+        """(F, J, 4) local joint rotations as quaternions (w, x, y, z), the convention of ``motion.core.rotations``,
+        from the Euler channels."""
         quats = np.zeros((self.n_frames, len(self.joints), 4))
-        quats[..., 3] = 1.0
+        quats[..., 0] = 1.0
         for index, joint in enumerate(self.joints):
             values = self.channel_values(index)
             order = [name[0].upper() for name in joint.channels if name.endswith("rotation")]
@@ -121,7 +123,7 @@ class Bvh:
                 continue
             angles = np.stack([values[f"{axis}rotation"] for axis in order], axis=-1)
             # Upper-case sequence = intrinsic rotations: R = R_first @ R_second @ R_third.
-            quats[:, index] = Rotation.from_euler("".join(order), angles, degrees=True).as_quat()
+            quats[:, index] = Rotation.from_euler("".join(order), angles, degrees=True).as_quat(scalar_first=True)
         return quats
 
     def local_translations(self) -> np.ndarray:
@@ -139,26 +141,7 @@ class Bvh:
 
     def positions(self) -> np.ndarray:
         """(F, J, 3) global joint positions in file units and axes."""
-        return forward_kinematics(self.parents, self.local_rotations(), self.local_translations())
-
-
-def forward_kinematics(parents: np.ndarray, quats: np.ndarray, translations: np.ndarray) -> np.ndarray:
-    """Global joint positions (F, J, 3) from local rotations ``quats`` (F, J, 4; x, y, z, w) and local
-    translations (F, J, 3). ``parents[j] < j`` (-1 for roots)."""
-    n_frames, n_joints = quats.shape[:2]
-    local = Rotation.from_quat(quats.reshape(-1, 4)).as_matrix().reshape(n_frames, n_joints, 3, 3)
-    global_rot = np.empty_like(local)
-    positions = np.empty((n_frames, n_joints, 3))
-    for joint, parent in enumerate(parents):
-        if parent < 0:
-            global_rot[:, joint] = local[:, joint]
-            positions[:, joint] = translations[:, joint]
-        else:
-            global_rot[:, joint] = global_rot[:, parent] @ local[:, joint]
-            positions[:, joint] = positions[:, parent] + np.einsum(
-                "fij,fj->fi", global_rot[:, parent], translations[:, joint]
-            )
-    return positions
+        return chain_positions(self.parents, self.local_rotations(), self.local_translations())
 
 
 # ----------------------------------------------------------------------------------------------- parsing

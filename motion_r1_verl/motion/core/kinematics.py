@@ -23,7 +23,7 @@ import numpy as np
 
 from motion_r1_verl.errors import UserError
 from motion_r1_verl.motion.core.constants import N_JOINTS
-from motion_r1_verl.motion.core.rotations import cross, qbetween, qinv, qmul, qrot
+from motion_r1_verl.motion.core.rotations import cross, qbetween, qinv, qmul, qrot, quat_to_matrix
 from motion_r1_verl.motion.core.skeleton import FACE_JOINTS, KINEMATIC_CHAIN, PARENTS, RAW_OFFSETS, reference_offsets
 
 
@@ -182,3 +182,23 @@ def _inverse_kinematics(joints: np.ndarray, root: np.ndarray) -> np.ndarray:
     bone_globals = qbetween(RAW_OFFSETS[1:].astype(np.float64), directions)
     globals_ = np.concatenate((root[..., None, :], bone_globals), axis=-2)
     return local_rotations(globals_)
+
+
+def chain_positions(parents, quats: np.ndarray, translations: np.ndarray) -> np.ndarray:
+    """FK of any joint chain (a BVH rig): global positions (F, J, 3) from local rotations ``quats`` (F, J, 4;
+    w, x, y, z) and local translations (F, J, 3), each joint's rotation turning its children's offsets.
+    ``parents[j] < j`` (-1 for roots). :func:`forward_kinematics` is the HumanML3D skeleton's own FK."""
+    n_frames, n_joints = quats.shape[:2]
+    local = quat_to_matrix(quats.reshape(-1, 4)).reshape(n_frames, n_joints, 3, 3)
+    global_rot = np.empty_like(local)
+    positions = np.empty((n_frames, n_joints, 3))
+    for joint, parent in enumerate(parents):
+        if parent < 0:
+            global_rot[:, joint] = local[:, joint]
+            positions[:, joint] = translations[:, joint]
+        else:
+            global_rot[:, joint] = global_rot[:, parent] @ local[:, joint]
+            positions[:, joint] = positions[:, parent] + np.einsum(
+                "fij,fj->fi", global_rot[:, parent], translations[:, joint]
+            )
+    return positions

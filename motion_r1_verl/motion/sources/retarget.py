@@ -36,8 +36,9 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 from motion_r1_verl.errors import UserError
-from motion_r1_verl.motion.core.bvh import Bvh, forward_kinematics, read_bvh
+from motion_r1_verl.motion.core.bvh import Bvh, read_bvh
 from motion_r1_verl.motion.core.constants import FPS, MAX_FRAMES, MIN_FRAMES, N_JOINTS
+from motion_r1_verl.motion.core.kinematics import chain_positions
 from motion_r1_verl.motion.core.skeleton import JOINT_NAMES, LEFT_FOOT, PARENTS, REFERENCE_BONE_LENGTHS, RIGHT_FOOT
 
 logger = logging.getLogger(__name__)
@@ -439,7 +440,7 @@ def resample_positions(n_frames: int, source_fps: float, target_fps: float = FPS
 
 
 def slerp_frames(quats: np.ndarray, at: np.ndarray) -> np.ndarray:
-    """Quaternions (F, J, 4; x, y, z, w) interpolated at fractional frames ``at`` (K,) -> (K, J, 4)."""
+    """Quaternions (F, J, 4; w, x, y, z) interpolated at fractional frames ``at`` (K,) -> (K, J, 4)."""
     low = np.floor(at).astype(np.int64)
     high = np.minimum(low + 1, len(quats) - 1)
     t = (at - low)[:, None, None]
@@ -520,7 +521,7 @@ def retarget_bvh(
     at = resample_positions(bvh.n_frames, bvh.fps, fps)
     quats = slerp_frames(bvh.local_rotations(), at)
     translations = lerp_frames(bvh.local_translations(), at)
-    joints = apply_joint_map(forward_kinematics(bvh.parents, quats, translations), resolved)
+    joints = apply_joint_map(chain_positions(bvh.parents, quats, translations), resolved)
 
     try:
         up = detect_up_axis(joints) if up_axis == "auto" else up_axis
