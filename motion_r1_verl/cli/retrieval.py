@@ -106,7 +106,7 @@ def _train(args: argparse.Namespace) -> int:
         )
     except ValueError as err:
         raise UserError(str(err)) from err
-    state = train_retrieval(
+    result = train_retrieval(
         args.data,
         args.out,
         model_config,
@@ -116,8 +116,8 @@ def _train(args: argparse.Namespace) -> int:
         stop_after=args.stop_after,
         time_limit_s=None if args.time_limit is None else 60.0 * args.time_limit,
     )
-    last = state["history"][-1] if state.get("history") else {}
-    print(json.dumps({"checkpoint": str(args.out), "epoch": state["epoch"], **last}))
+    last = result.history[-1] if result.history else {}
+    print(json.dumps({"checkpoint": str(result.checkpoint), "epoch": result.epoch, **last}))
     return 0
 
 

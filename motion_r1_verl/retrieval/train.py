@@ -18,7 +18,7 @@ import json
 import logging
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -138,6 +138,19 @@ def _frozen_text_embeddings(out_dir: Path, texts: list[str], model_config: TextM
 
 
 @dataclass
+class TrainResult:
+    """What a training call produced (the retrieval twin of ``motion_r1_verl.vq.train.TrainResult``)."""
+
+    checkpoint: Path
+    epoch: int
+    """Epochs done in total (including those before a resume)."""
+    stopped_early: bool
+    """True when ``stop_after`` or ``time_limit_s`` ended the run before ``train_config.epochs``."""
+    history: list[dict] = field(default_factory=list)
+    """One row per validation: epoch, train loss, seconds, validation retrieval scores."""
+
+
+@dataclass
 class _Schedule:
     steps_per_epoch: int
     batch_size: int
@@ -191,8 +204,8 @@ def train_retrieval(
     progress: bool = True,
     stop_after: int | None = None,
     time_limit_s: float | None = None,
-) -> dict:
-    """Train (or resume) and return the final trainer state (epochs done, validation history).
+) -> TrainResult:
+    """Train (or resume); returns the epochs done and the validation history (the checkpoint's trainer state).
 
     ``stop_after`` ends this run (with a checkpoint) once that many epochs are done in total, for time-boxed
     runs: ``resume=True`` later continues with the same schedule as an uninterrupted run. ``time_limit_s``
@@ -233,7 +246,7 @@ def train_retrieval(
     history: list[dict] = state["history"] if state else []
     if start_epoch >= tc.epochs:
         logger.info("%s already trained for %d epochs", out_dir, start_epoch)
-        return state
+        return TrainResult(out_dir, start_epoch, False, history)
 
     initial = start_epoch * schedule.steps_per_epoch
     bar = tqdm(total=schedule.total_steps, initial=initial, desc="retrieval", disable=not progress, unit="step")
@@ -265,7 +278,7 @@ def train_retrieval(
         if stopping:
             break
     bar.close()
-    return state
+    return TrainResult(out_dir, state["epoch"], state["epoch"] < tc.epochs, history)
 
 
 def _save_checkpoint(

@@ -19,8 +19,8 @@ def fast(epochs, **kw):
 
 
 def test_training_improves_r_at_1_over_an_untrained_model(toy_dataset, tmp_path):
-    state = train_retrieval(toy_dataset, tmp_path / "ck", TINY, fast(6), device="cpu", progress=False)
-    assert [h["epoch"] for h in state["history"]] == [2, 4, 6]
+    result = train_retrieval(toy_dataset, tmp_path / "ck", TINY, fast(6), device="cpu", progress=False)
+    assert [h["epoch"] for h in result.history] == [2, 4, 6] and not result.stopped_early
     trained = TextMotionModel.from_pretrained(tmp_path / "ck", device="cpu")
 
     clips, _ = load_split(toy_dataset, "test")
@@ -41,11 +41,11 @@ def test_resume_continues_exactly_like_an_uninterrupted_run(toy_dataset, tmp_pat
     train_retrieval(toy_dataset, tmp_path / "straight", TINY, fast(4), device="cpu", progress=False)
     resumed = tmp_path / "resumed"
     first = train_retrieval(toy_dataset, resumed, TINY, fast(4), device="cpu", progress=False, stop_after=1)
-    assert first["epoch"] == 1
+    assert first.epoch == 1 and first.stopped_early
     with pytest.raises(UserError, match="--resume"):
         train_retrieval(toy_dataset, tmp_path / "resumed", TINY, fast(4), device="cpu", progress=False)
     state = train_retrieval(toy_dataset, tmp_path / "resumed", TINY, fast(4), resume=True, device="cpu", progress=False)
-    assert state["epoch"] == 4
+    assert state.epoch == 4 and not state.stopped_early and state.checkpoint == tmp_path / "resumed"
     a = TextMotionModel.from_pretrained(tmp_path / "straight", device="cpu").state_dict()
     b = TextMotionModel.from_pretrained(tmp_path / "resumed", device="cpu").state_dict()
     for key in a:
