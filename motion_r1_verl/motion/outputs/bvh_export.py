@@ -13,14 +13,12 @@ from __future__ import annotations
 
 import os
 import warnings
-from pathlib import Path
 
 import numpy as np
 from scipy.spatial.transform import Rotation
 
 from motion_r1_verl.errors import UserError
 from motion_r1_verl.motion.core.bvh import POSITION_CHANNELS, Bvh, BvhJoint, write_bvh
-from motion_r1_verl.motion.core.kinematics import chain_positions
 from motion_r1_verl.motion.core.constants import FPS, N_JOINTS
 from motion_r1_verl.motion.core.skeleton import JOINT_NAMES, PARENTS, RAW_OFFSETS
 
@@ -41,6 +39,7 @@ _END_SITE_FRACTION = 0.5
 # In exact mode, a joint whose rigid offset misses its position by more than this (metres) gets
 # position channels.
 _EXACT_TOLERANCE = 1e-6
+
 
 def _kabsch(rest: np.ndarray, target: np.ndarray) -> np.ndarray:
     """Rotations (F, 3, 3) that best map the rest vectors (K, 3) onto target vectors (F, K, 3)."""
