@@ -479,6 +479,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("runs/ablation"), help="output folder")
     parser.add_argument("--seeds", type=int, default=5, help="replications (default 5)")
     parser.add_argument("--grpo-steps", type=int, default=QuickstartConfig.grpo_steps, help="GRPO steps per run")
+    parser.add_argument("--grpo-lr", type=float, default=QuickstartConfig.grpo_lr, help="GRPO learning rate")
+    parser.add_argument(
+        "--grpo-updates",
+        type=int,
+        default=QuickstartConfig.grpo_updates_per_step,
+        help="GRPO optimiser steps per rollout batch (PPO mini-batches)",
+    )
     parser.add_argument("--sft-epochs", type=float, default=QuickstartConfig.sft_epochs, help="SFT epochs")
     parser.add_argument("--samples", type=int, default=2, help="generations per caption (default 2)")
     parser.add_argument("--arms", default=",".join(BY_NAME), help="comma-separated variants (default: all)")
@@ -501,6 +508,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.seeds,
             sft_epochs=args.sft_epochs,
             grpo_steps=args.grpo_steps,
+            grpo_lr=args.grpo_lr,
+            grpo_updates_per_step=args.grpo_updates,
             samples=args.samples,
             shared_sft=args.shared_sft,
             validation_only=args.validation_only,

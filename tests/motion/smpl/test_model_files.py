@@ -139,6 +139,44 @@ def test_chumpy_files_load_without_chumpy_and_convert_for_smplx(tmp_path):
     assert convert_model_file(original, tmp_path / "again.pkl").is_file()
 
 
+@pytest.mark.parametrize(
+    ("corrupt", "expected"),
+    [
+        (lambda m: setattr(m, "indices", m.indices + 10**9), "outside"),
+        (lambda m: setattr(m, "indptr", m.indptr[::-1].copy()), "indptr"),
+        (lambda m: setattr(m, "data", m.data[:1].copy()), "differ in length|indptr"),
+        (lambda m: setattr(m, "_shape", (10**6, 10**6)), "exceeds"),
+        (lambda m: setattr(m, "indices", m.indices.astype(np.float64)), "dtype"),
+    ],
+    ids=["index-out-of-range", "falling-indptr", "short-data", "huge-shape", "float-indices"],
+)
+def test_hostile_sparse_matrices_are_refused_before_any_cell_is_written(tmp_path, corrupt, expected):
+    """A crafted J_regressor whose arrays point outside its shape would make scipy's own toarray() write
+    out of bounds; the loader validates every index first and names the key."""
+    import scipy.sparse
+
+    arrays = build_standin_arrays()
+    matrix = scipy.sparse.csc_matrix(arrays["J_regressor"])
+    corrupt(matrix)  # scipy checks nothing on attribute assignment
+    hostile = {**arrays, "J_regressor": matrix}
+    path = tmp_path / "SMPL_NEUTRAL.pkl"
+    path.write_bytes(pickle.dumps(hostile, protocol=2))
+    with pytest.raises(UserError, match=f"J_regressor is a malformed csc sparse matrix.*({expected})"):
+        load_model_arrays(path)
+
+
+@pytest.mark.parametrize("fmt", ["csr", "coo"])
+def test_other_sparse_formats_load_exactly(tmp_path, fmt):
+    import scipy.sparse
+
+    arrays = build_standin_arrays()
+    matrix = getattr(scipy.sparse, f"{fmt}_matrix")(arrays["J_regressor"])
+    path = tmp_path / "SMPL_NEUTRAL.pkl"
+    path.write_bytes(pickle.dumps({**arrays, "J_regressor": matrix}, protocol=2))
+    _, loaded = load_model_arrays(path)
+    np.testing.assert_allclose(loaded["J_regressor"], arrays["J_regressor"])
+
+
 def test_build_smpl_is_a_smplx_model_with_the_files_faces(smpl_dir):
     model = build_smpl(smpl_dir)
     arrays = build_standin_arrays()

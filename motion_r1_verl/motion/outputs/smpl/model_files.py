@@ -111,10 +111,79 @@ _ALLOWED = {
     ("builtins", "frozenset"),
 }
 _SPARSE = {"csc_matrix", "csr_matrix", "coo_matrix"}
+# The largest dense matrix a sparse entry may expand to (SMPL's J_regressor is 24 x 6890).
+MAX_SPARSE_CELLS = 10_000_000
+
+
+class _SparseValue:
+    """Stands in for a scipy sparse matrix while unpickling: keeps the pickled state, never builds scipy's
+    object (whose methods index memory with the pickled arrays unchecked). :meth:`dense` validates every
+    index against the shape before writing a cell."""
+
+    format = ""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.state: dict = {}
+
+    def __setstate__(self, state: Any) -> None:
+        self.state = state if isinstance(state, dict) else {}
+
+    def dense(self, key: str, path: Path) -> np.ndarray:
+        def bad(what: str) -> UserError:
+            return UserError(f"SMPL model file {path}: {key} is a malformed {self.format} sparse matrix ({what})")
+
+        state = getattr(self, "state", {})
+        shape = state.get("_shape", state.get("shape"))
+        if not (
+            isinstance(shape, tuple)
+            and len(shape) == 2
+            and all(isinstance(n, int | np.integer) and not isinstance(n, bool) and n >= 0 for n in shape)
+        ):
+            raise bad(f"shape {shape!r}, expected two non-negative integers")
+        rows, cols = int(shape[0]), int(shape[1])
+        if rows * cols > MAX_SPARSE_CELLS:
+            raise bad(f"shape {rows} x {cols} exceeds {MAX_SPARSE_CELLS} cells")
+
+        def array(name: str, integer: bool) -> np.ndarray:
+            value = state.get(name)
+            if not isinstance(value, np.ndarray) or value.ndim != 1:
+                raise bad(f"{name} is not a 1-d array")
+            if integer and value.dtype.kind not in "iu":
+                raise bad(f"{name} has dtype {value.dtype}, expected integers")
+            if not integer and value.dtype.kind not in "iuf":
+                raise bad(f"{name} has dtype {value.dtype}, expected numbers")
+            return value.astype(np.int64) if integer else value.astype(np.float64)
+
+        data = array("data", integer=False)
+        if self.format == "coo":
+            coords = state.get("coords")  # scipy >= 1.13 keeps a tuple of index arrays; older ones row/col
+            if isinstance(coords, tuple) and len(coords) == 2:
+                state = {**state, "row": coords[0], "col": coords[1]}
+            row, col = array("row", integer=True), array("col", integer=True)
+        else:
+            indices, indptr = array("indices", integer=True), array("indptr", integer=True)
+            major = cols if self.format == "csc" else rows
+            if len(indptr) != major + 1 or indptr[0] != 0 or np.any(np.diff(indptr) < 0):
+                raise bad(f"indptr must rise from 0 in {major + 1} entries")
+            if indptr[-1] != len(indices):
+                raise bad("indptr does not end at the number of indices")
+            starts = np.repeat(np.arange(major), np.diff(indptr))
+            row, col = (indices, starts) if self.format == "csc" else (starts, indices)
+        if not len(row) == len(col) == len(data):
+            raise bad("index and data arrays differ in length")
+        if len(row) and (row.min() < 0 or row.max() >= rows or col.min() < 0 or col.max() >= cols):
+            raise bad(f"an index lies outside the {rows} x {cols} shape")
+        out = np.zeros((rows, cols), dtype=np.float64)
+        np.add.at(out, (row, col), data)  # duplicate entries add up, as in scipy
+        return out
+
+
+# Pickles rebuild objects with object.__new__ (no __init__), so the format is a class attribute.
+_SPARSE_STANDINS = {name: type(f"_Sparse_{name}", (_SparseValue,), {"format": name[:3]}) for name in sorted(_SPARSE)}
 
 
 class _RestrictedUnpickler(pickle.Unpickler):
-    """Only array classes (numpy, scipy.sparse) and chumpy values; anything else is refused."""
+    """Only numpy arrays, stand-ins for chumpy values and scipy sparse matrices; anything else is refused."""
 
     def find_class(self, module: str, name: str) -> Any:
         if module.split(".")[0] == "chumpy":
@@ -128,9 +197,7 @@ class _RestrictedUnpickler(pickle.Unpickler):
             }
             return super().find_class(renamed.get(module, module), name)
         if module.startswith("scipy.sparse") and name in _SPARSE:
-            import scipy.sparse
-
-            return getattr(scipy.sparse, name)
+            return _SPARSE_STANDINS[name]
         raise pickle.UnpicklingError(f"refusing to load {module}.{name} (only numpy/scipy arrays are allowed)")
 
 
@@ -140,8 +207,8 @@ def _plain(key: str, value: Any, path: Path) -> Any:
         if "x" not in value.state:
             raise UserError(f"SMPL model file {path}: key {key!r} is a chumpy expression without a stored value")
         return np.asarray(value.state["x"])
-    if hasattr(value, "toarray"):
-        return np.asarray(value.toarray())
+    if isinstance(value, _SparseValue):
+        return value.dense(key, path)
     return value
 
 
