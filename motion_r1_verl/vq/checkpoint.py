@@ -8,9 +8,11 @@ A checkpoint is a folder (like a Hugging Face model folder)::
     CKPT/trainer_state.pt     optional: optimiser, step, RNG states for ``--resume``
 
 Atomicity: the whole folder is written under a temporary name and swapped in with two renames
-(``CKPT`` -> ``CKPT.old``, tmp -> ``CKPT``: :func:`motion_r1_verl.runtime.files.atomic_dir`, fsynced), so a
-reader never sees a mix of two steps. A crash between the two renames leaves ``CKPT.old``; :func:`recover`
-puts it back.
+(``CKPT`` -> ``.CKPT.vq-swap``, tmp -> ``CKPT``: :func:`motion_r1_verl.runtime.files.atomic_dir`, fsynced), so
+a reader never sees a mix of two steps. A crash between the two renames leaves ``.CKPT.vq-swap``;
+:func:`recover` puts it back. The swap name is private and recovery touches it only when it holds a VQ
+checkpoint of ours (its ``config.json`` carries :data:`FORMAT_TAG`): a user's own ``CKPT.old`` or any other
+sibling is never moved or removed.
 
 ``trainer_state.pt`` is read with ``torch.load(weights_only=True)``: tensors, numbers and strings
 only, no arbitrary unpickling.
@@ -38,13 +40,24 @@ STATE_NAME = "trainer_state.pt"
 FORMAT_TAG = "motion_r1_verl.vq/1"
 
 
-def _old_path(path: Path) -> Path:
-    return path.with_name(path.name + ".old")
+def _swap_path(path: Path) -> Path:
+    return path.with_name(f".{path.name}.vq-swap")
+
+
+def _is_ours(folder: Path) -> bool:
+    """Whether ``folder`` holds a checkpoint this module wrote (its config carries FORMAT_TAG)."""
+    try:
+        return json.loads((folder / CONFIG_NAME).read_text(encoding="utf-8")).get("format") == FORMAT_TAG
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def recover(path: str | os.PathLike) -> None:
-    """Finish an interrupted swap: ``CKPT.old`` without ``CKPT`` becomes ``CKPT`` again."""
-    recover_dir(path, _old_path(Path(path)))
+    """Finish an interrupted swap: the old checkpoint left at the private swap name becomes ``CKPT`` again
+    (or is removed when the new one made it); nothing happens unless that folder is a checkpoint of ours."""
+    swap = _swap_path(Path(path))
+    if swap.is_dir() and _is_ours(swap):
+        recover_dir(path, swap)
 
 
 def save_checkpoint(
@@ -58,7 +71,7 @@ def save_checkpoint(
     """Write the checkpoint folder ``path`` atomically (see module docstring); returns ``path``."""
     path = Path(path)
     recover(path)
-    with atomic_dir(path, durable=True, aside=_old_path(path)) as tmp:
+    with atomic_dir(path, durable=True, aside=_swap_path(path)) as tmp:
         (tmp / CONFIG_NAME).write_text(
             json.dumps({"format": FORMAT_TAG, **config.to_dict()}, indent=2, sort_keys=True) + "\n"
         )

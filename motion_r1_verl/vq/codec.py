@@ -19,6 +19,7 @@ other clips share its batch. Clips are sorted by length before batching so paddi
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -68,6 +69,16 @@ class MotionCodec:
         """Load the checkpoint folder ``path`` onto ``device`` (default: CUDA when available, else CPU)."""
         model, config, normalizer = load_checkpoint(path, device=pick_device(device))
         return cls(model, normalizer, config, batch_size=batch_size, path=Path(path))
+
+    def fingerprint(self) -> str:
+        """SHA-256 of every weight, buffer and the normaliser: what the codes this codec writes depend on."""
+        digest = hashlib.sha256()
+        for name, tensor in sorted(self.model.state_dict().items()):
+            digest.update(name.encode())
+            digest.update(tensor.detach().to("cpu").contiguous().numpy().tobytes())
+        for array in (self.normalizer.mean, self.normalizer.std):
+            digest.update(np.ascontiguousarray(array).tobytes())
+        return digest.hexdigest()
 
     @property
     def codebook_size(self) -> int:

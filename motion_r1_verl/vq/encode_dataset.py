@@ -5,9 +5,12 @@ read with the standard reader (40..196 frames, caption crops expanded into their
 clips, so rows join with the CoT data by id). Lengths are trimmed to a multiple of 4 frames
 (``MotionCodec`` ``tail="trim"``).
 
-Resumable and atomic: rows are appended (and flushed) to ``OUT.partial`` batch by batch; a rerun
-reads the ids already there (a torn last line is dropped) and encodes only the rest; the finished
-file is renamed to ``OUT``. A finished ``OUT`` is never overwritten unless ``overwrite=True``.
+Resumable and atomic: rows are appended (and fsynced) to ``OUT.partial`` batch by batch, a journal
+(:mod:`motion_r1_verl.runtime.journal`) signed with the codec's fingerprint, the data folder and the splits;
+a rerun with the same three reads the ids already there (a torn last line is dropped) and encodes only the
+rest, a rerun with any other starts over, and ``overwrite=True`` always starts over. One writer at a time:
+a second encoding into the same ``OUT`` fails at once. The finished file is renamed to ``OUT``; a finished
+``OUT`` is never overwritten unless ``overwrite=True``, and never by an encoding without a single clip.
 
 Run: ``motion-r1 vq encode --data DIR --ckpt runs/vq --out codes.jsonl``.
 """
@@ -23,8 +26,7 @@ from tqdm.auto import tqdm
 
 from motion_r1_verl.errors import UserError
 from motion_r1_verl.motion.core.humanml3d import SPLITS, MotionClip, load_split
-from motion_r1_verl.runtime.files import publish_file
-from motion_r1_verl.runtime.journal import Journal, read_journal
+from motion_r1_verl.runtime.journal import Journal, resume_rows
 from motion_r1_verl.vq.codec import MotionCodec
 
 logger = logging.getLogger(__name__)
@@ -69,9 +71,16 @@ def encode_dataset(
         n_skipped += len(report.skipped)
         for clip in split_clips:
             clips.setdefault(clip.id, clip)
+    if not clips:
+        raise UserError(
+            f"{data_dir}: no readable clip in {', '.join(f'{s}.txt' for s in chosen)} ({n_skipped} skipped: "
+            f"see the warnings above); nothing written{f', {out} kept' if out.exists() else ''}"
+        )
     partial = out.with_name(out.name + ".partial")
     out.parent.mkdir(parents=True, exist_ok=True)
-    kept = read_journal(partial, valid=lambda row: "id" in row and isinstance(row.get("codes"), list))
+    signature = {"codec": codec.fingerprint(), "data": str(data_dir.resolve()), "splits": list(chosen)}
+    valid = lambda row: "id" in row and isinstance(row.get("codes"), list)  # noqa: E731
+    kept = [] if overwrite else resume_rows(partial, signature, valid)
     done = {str(row["id"]) for row in kept}
     n_resumed = len(done)
     todo = [c for cid, c in clips.items() if cid not in done]
@@ -79,7 +88,7 @@ def encode_dataset(
         logger.info("%s: resuming, %d rows already encoded, %d to go", partial, n_resumed, len(todo))
     n_written = 0
     with (
-        Journal(partial, kept, durable=True) as journal,
+        Journal(partial, kept, durable=True, signature=signature) as journal,
         tqdm(total=len(clips), initial=len(clips) - len(todo), desc="vq encode", disable=not progress) as bar,
     ):
         for start in range(0, len(todo), CHUNK):
@@ -88,5 +97,5 @@ def encode_dataset(
             journal.append(*({"id": c.id, "codes": k.tolist()} for c, k in zip(chunk, codes, strict=True)))
             n_written += len(chunk)
             bar.update(len(chunk))
-    publish_file(partial, out, durable=True)  # the rows are fsynced already: make the rename durable too
+        journal.publish(out)
     return EncodeReport(out=out, n_written=n_written, n_resumed=n_resumed, n_skipped=n_skipped)

@@ -10,13 +10,14 @@ import torch
 
 from motion_r1_verl.cli.main import main
 from motion_r1_verl.errors import UserError
-from motion_r1_verl.vq.checkpoint import STATE_NAME, load_checkpoint, load_trainer_state, recover
+from motion_r1_verl.runtime.journal import Journal, read_journal
+from motion_r1_verl.vq.checkpoint import STATE_NAME, load_checkpoint, load_trainer_state, recover, save_checkpoint
 from motion_r1_verl.vq.codec import MotionCodec
 from motion_r1_verl.vq.config import preset
 from motion_r1_verl.vq.encode_dataset import encode_dataset
 from motion_r1_verl.vq.train import lr_at, train_vq
 
-from .conftest import tiny_config
+from .conftest import tiny_config, write_tiny_dataset
 
 
 def test_resume_continues_exactly(tiny_dataset, tmp_path):
@@ -65,26 +66,111 @@ def test_interrupted_swap_is_recovered(tiny_checkpoint, tmp_path):
     import shutil
 
     ckpt = tmp_path / "ckpt"
-    shutil.copytree(tiny_checkpoint, tmp_path / "ckpt.old")  # crash after CKPT -> CKPT.old, before tmp -> CKPT
+    swap = tmp_path / ".ckpt.vq-swap"
+    shutil.copytree(tiny_checkpoint, swap)  # crash after CKPT -> swap, before tmp -> CKPT
     recover(ckpt)
-    assert (ckpt / "model.safetensors").is_file() and not (tmp_path / "ckpt.old").exists()
+    assert (ckpt / "model.safetensors").is_file() and not swap.exists()
     MotionCodec.from_pretrained(ckpt, device="cpu")
 
 
-def test_encode_dataset_resumes_after_a_torn_write(tiny_checkpoint, tiny_dataset, tmp_path):
+def test_loading_never_touches_a_users_backup_or_foreign_folders(tiny_checkpoint, tmp_path):
+    """A user's own ``CKPT.old`` backup survives every load and save; a swap-named folder that is not one
+    of our checkpoints is left alone too."""
+    import shutil
+
+    ckpt = tmp_path / "ckpt"
+    shutil.copytree(tiny_checkpoint, ckpt)
+    backup = tmp_path / "ckpt.old"
+    shutil.copytree(tiny_checkpoint, backup)
+    (backup / "note.txt").write_text("mine")
+    foreign = tmp_path / ".other.vq-swap"
+    foreign.mkdir()
+    (foreign / "config.json").write_text('{"format": "someone else"}')
+    codec = MotionCodec.from_pretrained(ckpt, device="cpu")
+    recover(tmp_path / "other")
+    save_checkpoint(ckpt, codec.model, codec.config, codec.normalizer)
+    assert (backup / "note.txt").read_text() == "mine" and (backup / "model.safetensors").is_file()
+    assert (foreign / "config.json").is_file() and not (tmp_path / "other").exists()
+
+
+class _DiesAfter:
+    """A codec whose encode dies (like a kill) after ``calls`` successful calls."""
+
+    def __init__(self, codec: MotionCodec, calls: int):
+        self.codec, self.calls = codec, calls
+
+    def fingerprint(self) -> str:
+        return self.codec.fingerprint()
+
+    def encode(self, features):
+        if self.calls == 0:
+            raise KeyboardInterrupt
+        self.calls -= 1
+        return self.codec.encode(features)
+
+
+def _interrupted_encoding(monkeypatch, dataset, codec, out, chunks: int) -> list[dict]:
+    """Encode ``chunks`` chunks of 10 clips into ``out``'s journal, then die; the journal's rows."""
+    monkeypatch.setattr("motion_r1_verl.vq.encode_dataset.CHUNK", 10)
+    with pytest.raises(KeyboardInterrupt):
+        encode_dataset(dataset, _DiesAfter(codec, chunks), out, progress=False)
+    monkeypatch.undo()
+    return read_journal(out.with_name(out.name + ".partial"))
+
+
+def test_encode_dataset_resumes_after_a_kill_and_a_torn_write(tiny_checkpoint, tiny_dataset, tmp_path, monkeypatch):
     codec = MotionCodec.from_pretrained(tiny_checkpoint, device="cpu")
     out = tmp_path / "codes.jsonl"
     full = encode_dataset(tiny_dataset, codec, tmp_path / "full.jsonl", progress=False)
     rows = [json.loads(line) for line in (tmp_path / "full.jsonl").read_text().splitlines()]
     assert full.n_written == len(rows) == 36
+    assert len(_interrupted_encoding(monkeypatch, tiny_dataset, codec, out, chunks=2)) == 20
     partial = tmp_path / "codes.jsonl.partial"
-    partial.write_text(json.dumps(rows[0]) + "\n" + json.dumps(rows[1])[:15])  # a torn second line
+    with partial.open("a") as handle:
+        handle.write(json.dumps(rows[30])[:15])  # a torn last line
     report = encode_dataset(tiny_dataset, codec, out, progress=False)
-    assert report.n_resumed == 1 and report.n_written == 35 and not partial.exists()
+    assert report.n_resumed == 20 and report.n_written == 16 and not partial.exists()
     again = [json.loads(line) for line in out.read_text().splitlines()]
     assert sorted(again, key=lambda r: r["id"]) == sorted(rows, key=lambda r: r["id"])
     with pytest.raises(UserError, match="already exists"):
         encode_dataset(tiny_dataset, codec, out, progress=False)
+
+
+def test_encode_dataset_never_resumes_another_codecs_rows(tiny_checkpoint, tiny_dataset, tmp_path, monkeypatch):
+    """A leftover journal from another checkpoint is started over, and --overwrite always starts over."""
+    codec = MotionCodec.from_pretrained(tiny_checkpoint, device="cpu")
+    other = MotionCodec.from_pretrained(tiny_checkpoint, device="cpu")
+    with torch.no_grad():
+        for parameter in other.model.parameters():
+            parameter.add_(0.5)
+    out = tmp_path / "codes.jsonl"
+    assert len(_interrupted_encoding(monkeypatch, tiny_dataset, other, out, chunks=1)) == 10
+    assert encode_dataset(tiny_dataset, codec, out, progress=False).n_resumed == 0
+    assert len(_interrupted_encoding(monkeypatch, tiny_dataset, codec, tmp_path / "b.jsonl", chunks=1)) == 10
+    report = encode_dataset(tiny_dataset, codec, tmp_path / "b.jsonl", overwrite=True, progress=False)
+    assert report.n_resumed == 0 and report.n_written == 36
+
+
+def test_two_encodings_into_one_output_cannot_interleave(tiny_checkpoint, tiny_dataset, tmp_path):
+    codec = MotionCodec.from_pretrained(tiny_checkpoint, device="cpu")
+    out = tmp_path / "codes.jsonl"
+    with Journal(out.with_name(out.name + ".partial")):  # another writer holds the journal
+        with pytest.raises(UserError, match="being written by another process"):
+            encode_dataset(tiny_dataset, codec, out, progress=False)
+    assert encode_dataset(tiny_dataset, codec, out, progress=False).n_written == 36  # free again
+
+
+def test_encoding_without_a_readable_clip_keeps_the_finished_output(tiny_checkpoint, tmp_path):
+    codec = MotionCodec.from_pretrained(tiny_checkpoint, device="cpu")
+    data = tmp_path / "data"
+    write_tiny_dataset(data, sizes={"train": 3})
+    for features in (data / "new_joint_vecs").glob("*.npy"):
+        features.write_bytes(b"not an array")
+    out = tmp_path / "codes.jsonl"
+    out.write_text('{"id": "x", "codes": [1]}\n')
+    with pytest.raises(UserError, match="no readable clip.*kept"):
+        encode_dataset(data, codec, out, overwrite=True, progress=False)
+    assert out.read_text() == '{"id": "x", "codes": [1]}\n'
 
 
 @pytest.mark.parametrize("argv", [["vq", "--help"], ["vq", "train", "--help"], ["vq", "encode", "--help"]])
