@@ -228,6 +228,8 @@ def parse_ground_truth(ground_truth: object, codebook_size: int) -> GroundTruth 
             ground_truth = json.loads(ground_truth)
         except json.JSONDecodeError as err:
             return f"ground truth is not JSON ({err.msg})"
+        except RecursionError:
+            return "ground truth is JSON nested too deeply"
     if not isinstance(ground_truth, Mapping):
         return f"ground truth must be a mapping with id and codes, got {type(ground_truth).__name__}"
     gt_id, codes = ground_truth.get("id"), ground_truth.get("codes")
@@ -248,7 +250,9 @@ def _caption(extra_info: object) -> str | None:
     if isinstance(extra_info, Mapping):
         caption = extra_info.get("caption")
         if isinstance(caption, str) and caption.strip():
-            return caption
+            # A lone surrogate (text decoded with errors="surrogateescape") makes the text encoder's tokenizer
+            # raise, and the batching scorer would fail every request of that batch with it.
+            return caption.encode("utf-8", "replace").decode("utf-8")
     return None
 
 

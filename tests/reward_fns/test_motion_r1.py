@@ -86,6 +86,7 @@ def test_paper_variant_without_output_block(reward_kwargs):
         (response(GT["codes"]), {"id": "x", "codes": ["a"]}, "bad ground truth"),
         (response(GT["codes"]), "not json", "bad ground truth"),
         (response(GT["codes"]), None, "bad ground truth"),
+        (response(GT["codes"]), "[" * 100_000 + "]" * 100_000, "bad ground truth"),  # nested past the recursion limit
     ],
 )
 def test_invalid_input_scores_zero_with_a_counted_reason(reward_kwargs, solution, ground_truth, reason):
@@ -107,6 +108,20 @@ def test_ground_truth_as_json_string_and_numpy_codes(reward_kwargs):
 def test_missing_caption_is_a_counted_reason(reward_kwargs):
     out = compute_score("motion_r1", response(GT["codes"]), GT, {"index": 3}, **reward_kwargs)
     assert out["reason"] == "no caption" and out["semantic"] == 0.0 and out["motion"] > 0.99
+
+
+def test_one_undecodable_caption_does_not_fail_the_batch_it_shares(reward_kwargs):
+    """A caption with a lone surrogate (text read with errors="surrogateescape") would make the text
+    tokenizer raise inside a batch shared with every other response of the step."""
+    text = response(GT["codes"])
+    captions = [CAPTION, {"caption": "a person walks \udcff forward"}, CAPTION]
+
+    async def run():
+        return await asyncio.gather(*(compute_score_async("motion_r1", text, GT, c, **reward_kwargs) for c in captions))
+
+    got = asyncio.run(run())
+    assert [r["reason"] for r in got] == ["ok", "ok", "ok"]
+    assert all(0.0 < r["semantic"] <= 1.0 for r in got)
 
 
 def test_async_entry_point_agrees_and_batches(reward_kwargs):
