@@ -72,7 +72,8 @@ def _encode(args: argparse.Namespace) -> int:
 
 def _eval(args: argparse.Namespace) -> int:
     from motion_r1_verl.errors import UserError
-    from motion_r1_verl.motion.core.humanml3d import check_motion_array, load_array
+    from motion_r1_verl.motion.core.humanml3d import check_motion_array
+    from motion_r1_verl.runtime.files import load_npy
     from motion_r1_verl.vq.codec import MotionCodec
     from motion_r1_verl.vq.data import load_features
     from motion_r1_verl.vq.evaluate import reconstruction_metrics
@@ -87,7 +88,7 @@ def _eval(args: argparse.Namespace) -> int:
         results[f"{args.data}:{args.split}"] = metrics.as_dict()
     for path in args.features or []:
         try:
-            clip = check_motion_array(load_array(Path(path)), "features")
+            clip = check_motion_array(load_npy(Path(path)), "features")
         except ValueError as err:
             raise UserError(f"{path}: {err}") from None
         results[path] = reconstruction_metrics(codec.model, codec.normalizer, [clip]).as_dict()

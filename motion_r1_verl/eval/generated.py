@@ -17,6 +17,7 @@ import numpy as np
 
 from motion_r1_verl.errors import UserError
 from motion_r1_verl.motion.core.constants import FEATURE_DIM
+from motion_r1_verl.runtime.files import load_npy
 
 CAPTIONS_FILE = "captions.jsonl"
 MAX_LISTED = 5  # problems named in the error message
@@ -30,9 +31,9 @@ class GeneratedMotions:
 
 def _load_array(path: Path, problems: list[str]) -> np.ndarray | None:
     try:
-        arr = np.load(path, allow_pickle=False)
+        arr = load_npy(path)
     except ValueError as err:
-        problems.append(f"{path.name}: not a plain .npy array ({err})")
+        problems.append(f"{path.name}: {err}")
         return None
     if arr.ndim != 2 or arr.shape[1] != FEATURE_DIM or len(arr) == 0:
         problems.append(f"{path.name}: shape {arr.shape}, expected (T>0, {FEATURE_DIM})")

@@ -189,3 +189,38 @@ def recover_dir(target: str | os.PathLike, aside: str | os.PathLike) -> None:
         os.replace(aside, target)
     elif aside.is_dir():
         shutil.rmtree(aside)
+
+
+def load_npy(path: str | os.PathLike) -> np.ndarray:
+    """``np.load`` without pickle, of a file whose header agrees with its size; raise ``ValueError``
+    (reason only) for missing, empty, unreadable, object-typed or truncated files.
+
+    The header is checked before any data is read: a few-KB file whose header claims 10^9 frames would
+    otherwise make numpy allocate (and fail on) the whole claimed array.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError("missing file")
+    size = path.stat().st_size
+    if size == 0:
+        raise ValueError("empty file (0 bytes)")
+    try:
+        with path.open("rb") as handle:
+            major, _minor = np.lib.format.read_magic(handle)
+            read_header = np.lib.format.read_array_header_1_0 if major == 1 else np.lib.format.read_array_header_2_0
+            shape, _fortran, dtype = read_header(handle)
+            offset = handle.tell()
+    except (ValueError, OSError, EOFError, SyntaxError) as err:
+        raise ValueError(f"not a readable .npy array ({err})") from None
+    if dtype.hasobject:
+        raise ValueError(f"dtype {dtype} holds Python objects, expected numbers")
+    claimed = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize if shape else dtype.itemsize
+    if claimed != size - offset:
+        raise ValueError(f"header claims shape {shape} of {dtype} ({claimed} bytes) but the file holds {size - offset}")
+    try:
+        array = np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as err:
+        raise ValueError(f"not a readable .npy array ({err})") from None
+    if not isinstance(array, np.ndarray):
+        raise ValueError(f"holds {type(array).__name__}, expected a single .npy array")
+    return array

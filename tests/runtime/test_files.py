@@ -1,5 +1,6 @@
 """The atomic writers on real files: round trips, one permission policy, nothing changed or left behind on failure."""
 
+import io
 import json
 import os
 import stat
@@ -13,6 +14,7 @@ from motion_r1_verl.runtime.files import (
     FILE_MODE,
     atomic_dir,
     atomic_write,
+    load_npy,
     publish_file,
     recover_dir,
     save_npy_atomic,
@@ -275,3 +277,33 @@ def test_the_journal_keeps_complete_rows_and_drops_torn_or_invalid_ones(tmp_path
     assert [r["id"] for r in read_journal(path, valid)] == ["a", "c", "e", "f"]
     assert path.read_text().endswith('"codes": [4]}\n')
     assert read_journal(tmp_path / "missing.jsonl") == []
+
+
+def _npy_header(shape, descr="<f4") -> bytes:
+    buffer = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buffer, {"descr": descr, "fortran_order": False, "shape": shape})
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("content", "match"),
+    [
+        (_npy_header((10**9, 263)) + bytes(4000), r"claims shape \(1000000000, 263\)"),  # would allocate ~1 TB
+        (_npy_header((5, 263)) + bytes(100), "claims shape"),  # truncated
+        (_npy_header((2,), descr="|O") + bytes(16), "Python objects"),
+        (b"\x93NUMPY\x01\x00" + b"\xff" * 40, "not a readable .npy"),
+        (b"", "empty file"),
+    ],
+    ids=["huge-claim", "truncated", "object", "garbled-header", "empty"],
+)
+def test_npy_reader_checks_the_header_against_the_file_before_reading(tmp_path, content, match):
+    path = tmp_path / "clip.npy"
+    path.write_bytes(content)
+    with pytest.raises(ValueError, match=match):
+        load_npy(path)
+
+
+def test_npy_reader_reads_plain_arrays(tmp_path):
+    for array in (np.arange(12, dtype=np.float32).reshape(3, 4), np.array(2.5), np.zeros((0, 263))):
+        np.save(tmp_path / "a.npy", array)
+        np.testing.assert_array_equal(load_npy(tmp_path / "a.npy"), array)

@@ -39,9 +39,9 @@ from motion_r1_verl.motion.core.humanml3d import (
     JOINTS_DIR,
     TEXTS_DIR,
     check_motion_array,
-    load_array,
     read_caption_file,
 )
+from motion_r1_verl.runtime.files import load_npy
 
 # Split files we know; the first four must not share ids (all/train_val are unions by design).
 DISJOINT_SPLITS = ("train", "val", "test", "test_heldout")
@@ -126,7 +126,7 @@ def _check_features(root: Path, result: CheckResult, progress: bool) -> dict[str
         rel = f"{FEATURES_DIR}/{path.name}"
         result.n_clips += 1
         try:
-            features = check_motion_array(load_array(path), "features")
+            features = check_motion_array(load_npy(path), "features")
         except ValueError as err:
             result.add(rel, str(err))
             continue
@@ -145,7 +145,7 @@ def _check_joints(root: Path, result: CheckResult, lengths: dict[str, int]) -> N
     for path in sorted(folder.glob("*.npy")):
         rel = f"{JOINTS_DIR}/{path.name}"
         try:
-            joints = check_motion_array(load_array(path), "joints")
+            joints = check_motion_array(load_npy(path), "joints")
         except ValueError as err:
             result.add(rel, str(err))
             continue
@@ -215,7 +215,7 @@ def _check_splits(root: Path, result: CheckResult, feature_ids: set[str]) -> Non
 def _check_stats(root: Path, result: CheckResult) -> None:
     for name in STATS_FILES:
         try:
-            stats = load_array(root / name)
+            stats = load_npy(root / name)
         except ValueError as err:
             result.add(name, f"{err} (expected ({FEATURE_DIM},) normalisation statistics computed on train)")
             continue

@@ -38,7 +38,7 @@ import numpy as np
 from motion_r1_verl.errors import UserError
 from motion_r1_verl.motion.core.constants import FEATURE_DIM, FPS, MAX_FRAMES, MIN_FRAMES, N_JOINTS
 from motion_r1_verl.motion.core.lexicon import lemmatize
-from motion_r1_verl.runtime.files import save_npy_atomic, write_text_atomic
+from motion_r1_verl.runtime.files import load_npy, save_npy_atomic, write_text_atomic
 
 logger = logging.getLogger(__name__)
 
@@ -242,22 +242,6 @@ def read_caption_file(path: Path) -> tuple[list[Caption], list[tuple[int, str]]]
     return captions, bad
 
 
-def load_array(path: Path) -> np.ndarray:
-    """``np.load`` without pickle; raise ``ValueError`` (reason only) for missing, empty or unreadable
-    files."""
-    if not path.is_file():
-        raise ValueError("missing file")
-    if path.stat().st_size == 0:
-        raise ValueError("empty file (0 bytes)")
-    try:
-        array = np.load(path, allow_pickle=False)
-    except (ValueError, OSError, EOFError) as err:
-        raise ValueError(f"not a readable .npy array ({err})") from None
-    if not isinstance(array, np.ndarray):
-        raise ValueError(f"holds {type(array).__name__}, expected a single .npy array")
-    return array
-
-
 def check_motion_array(array: np.ndarray, kind: str) -> np.ndarray:
     """Validate a features (``kind="features"``, (T,263)) or joints (``"joints"``, (T,22,3)) array.
 
@@ -329,7 +313,7 @@ def iter_clips(
         feature_path = root / FEATURES_DIR / f"{clip_id}.npy"
         text_path = root / TEXTS_DIR / f"{clip_id}.txt"
         try:
-            features = check_motion_array(load_array(feature_path), "features")
+            features = check_motion_array(load_npy(feature_path), "features")
         except ValueError as err:
             problem(clip_id, f"bad features: {feature_path}: {err}")
             continue

@@ -29,7 +29,7 @@ import torch
 
 from motion_r1_verl.errors import UserError
 from motion_r1_verl.motion.core.constants import CONTACT_SLICE, FEATURE_DIM, RIC_SLICE, ROT_SLICE, VEL_SLICE
-from motion_r1_verl.runtime.files import save_npy_atomic
+from motion_r1_verl.runtime.files import load_npy, save_npy_atomic
 
 ArrayT = TypeVar("ArrayT", np.ndarray, torch.Tensor)
 
@@ -45,10 +45,9 @@ def _load_vector(path: Path, what: str) -> np.ndarray:
     if not path.is_file():
         raise UserError(f"{path}: {what} file not found (expected a .npy array of shape ({FEATURE_DIM},))")
     try:
-        array = np.load(path, allow_pickle=False)
+        return load_npy(path)
     except ValueError as exc:
-        raise UserError(f"{path}: not a readable .npy array ({exc})") from exc
-    return array
+        raise UserError(f"{path}: {exc}") from None
 
 
 @dataclass(eq=False)

@@ -38,7 +38,7 @@ from matplotlib.collections import LineCollection  # noqa: E402
 from motion_r1_verl.errors import UserError  # noqa: E402
 from motion_r1_verl.motion.core.constants import FEATURE_DIM, FPS, N_JOINTS  # noqa: E402
 from motion_r1_verl.motion.core.skeleton import KINEMATIC_CHAIN  # noqa: E402
-from motion_r1_verl.runtime.files import atomic_write  # noqa: E402
+from motion_r1_verl.runtime.files import atomic_write, load_npy  # noqa: E402
 
 # Chain colours: right leg, left leg, spine+head, right arm, left arm (right = red, left = blue).
 CHAIN_COLORS = ("#d62728", "#1f77b4", "#333333", "#ff7f0e", "#17becf")
@@ -86,12 +86,10 @@ def load_motion(path: str | os.PathLike) -> np.ndarray:
     path = Path(path)
     if not path.is_file():
         raise UserError(f"motion file {path} not found")
-    if path.stat().st_size == 0:
-        raise UserError(f"motion file {path} is empty (0 bytes)")
     try:
-        array = np.load(path, allow_pickle=False)
-    except (ValueError, OSError, EOFError) as err:
-        raise UserError(f"motion file {path} is not a readable .npy array ({err})") from None
+        array = load_npy(path)
+    except ValueError as err:
+        raise UserError(f"motion file {path}: {err}") from None
     return as_joints(array, str(path))
 
 

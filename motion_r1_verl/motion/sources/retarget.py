@@ -629,9 +629,10 @@ def import_bvh_files(
     """
     # Imported here: features pulls in torch, which retargeting alone does not need.
     from motion_r1_verl.motion.core.features import features_from_joints, joints_from_features
-    from motion_r1_verl.motion.core.humanml3d import FEATURES_DIR, Caption, load_array, read_split_ids, write_clip
+    from motion_r1_verl.motion.core.humanml3d import FEATURES_DIR, Caption, read_split_ids, write_clip
     from motion_r1_verl.motion.core.humanml3d import write_split as write_split_file
     from motion_r1_verl.motion.core.normalization import Normalizer
+    from motion_r1_verl.runtime.files import load_npy
 
     if not re.fullmatch(r"[A-Za-z0-9_-]+", split):
         raise UserError(f"split name {split!r} must use only letters, digits, _ and -")
@@ -684,7 +685,7 @@ def import_bvh_files(
     for name, ids in split_ids.items():
         if name == split or not (out / f"{name}.txt").is_file():
             write_split_file(out, name, ids)
-    train = [load_array(out / FEATURES_DIR / f"{i}.npy") for i in split_ids["train"]]
+    train = [load_npy(out / FEATURES_DIR / f"{i}.npy") for i in split_ids["train"]]
     if train:
         Normalizer.fit(train).save(out)
     return report
