@@ -23,10 +23,13 @@ import random
 import re
 import threading
 import time
+import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+
+from motion_r1_verl.errors import UserError
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +38,32 @@ _THINK_PREFIX = re.compile(r"^\s*<think>(.*?)</think>\s*", re.DOTALL)
 
 class ClientError(RuntimeError):
     """A request that failed for good (non-retryable status, or retries exhausted)."""
+
+
+class CredentialsError(UserError, ClientError):
+    """The endpoint refused the credentials (HTTP 401/403): every other request would fail the same way,
+    so the job stops with one line instead of writing a CoT set of failures."""
+
+
+# Statuses that fail every request of a run alike.
+CREDENTIAL_STATUSES = (401, 403)
+
+
+def redact(text: str, secret: str | None) -> str:
+    """``text`` with the API key and any bearer token or Authorization header value replaced by ``***``:
+    error bodies and URLs end up in logs and in cot.jsonl, and some servers echo the request's headers."""
+    if secret:
+        text = text.replace(secret, "***")
+    text = re.sub(r"(?i)(bearer\s+)[^\s\"',;]+", r"\1***", text)
+    return re.sub(r"(?i)(authorization\"?\s*[:=]\s*\"?)[^\"\n,;]+", r"\1***", text)
+
+
+def _without_userinfo(url: str) -> str:
+    """``url`` without ``user:password@``: credentials in ``--base-url`` never reach a message."""
+    parts = urllib.parse.urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urllib.parse.urlunsplit(parts._replace(netloc="***@" + parts.netloc.rsplit("@", 1)[1]))
 
 
 @dataclass
@@ -55,7 +84,7 @@ class ClientConfig:
 
     base_url: str
     model: str
-    api_key: str | None = None
+    api_key: str | None = field(default=None, repr=False)
     timeout_s: float = 60.0
     max_retries: int = 4
     backoff_s: float = 1.0
@@ -156,11 +185,18 @@ class ChatClient:
         if config.api_key:
             headers["Authorization"] = f"Bearer {config.api_key}"
         self._url = config.base_url.rstrip("/") + "/chat/completions"
+        self._shown_url = _without_userinfo(self._url)
         self._http = httpx.Client(headers=headers, timeout=config.timeout_s, trust_env=False)
         self._rng = random.Random()
 
     def close(self) -> None:
         self._http.close()
+
+    def _redact(self, text: str) -> str:
+        netloc = urllib.parse.urlsplit(self.config.base_url).netloc
+        if "@" in netloc:  # user:password of the base URL
+            text = text.replace(netloc.rsplit("@", 1)[0], "***")
+        return redact(text, self.config.api_key)
 
     def __enter__(self) -> ChatClient:
         return self
@@ -194,27 +230,32 @@ class ChatClient:
             except httpx.TimeoutException:
                 last_error = f"timed out after {self.config.timeout_s:g} s"
             except httpx.TransportError as err:
-                last_error = f"connection failed ({type(err).__name__}: {err})"
+                last_error = f"connection failed ({type(err).__name__}: {self._redact(str(err))})"
             else:
                 if response.status_code == 200:
                     return self._result(response)
-                last_error = f"HTTP {response.status_code}: {response.text[:200]}"
+                last_error = f"HTTP {response.status_code}: {self._redact(response.text[:200])}"
+                if response.status_code in CREDENTIAL_STATUSES:
+                    raise CredentialsError(
+                        f"{self._shown_url}: {last_error} (the endpoint refused the API key: check the environment "
+                        "variable that holds it; nothing more is sent)"
+                    )
                 if response.status_code != 429 and response.status_code < 500:
-                    raise ClientError(f"{self._url}: {last_error}")
+                    raise ClientError(f"{self._shown_url}: {last_error}")
                 retry_after = _retry_after_s(response)
             if attempt < self.config.max_retries:
                 delay = self._delay(attempt, retry_after)
                 log.warning("chat request failed (%s); retry %d in %.1f s", last_error, attempt + 1, delay)
                 time.sleep(delay)
-        raise ClientError(f"{self._url}: {last_error} (gave up after {self.config.max_retries + 1} attempts)")
+        raise ClientError(f"{self._shown_url}: {last_error} (gave up after {self.config.max_retries + 1} attempts)")
 
     def _result(self, response: httpx.Response) -> ChatResult:
         try:
             body = response.json()
             message = body["choices"][0]["message"]
         except (ValueError, KeyError, IndexError, TypeError) as err:
-            detail = f"response is not a chat completion ({err}): {response.text[:200]}"
-            raise ClientError(f"{self._url}: {detail}") from None
+            detail = f"response is not a chat completion ({err}): {self._redact(response.text[:200])}"
+            raise ClientError(f"{self._shown_url}: {detail}") from None
         usage = body.get("usage") or {}
         prompt_tokens = int(usage.get("prompt_tokens") or 0)
         completion_tokens = int(usage.get("completion_tokens") or 0)

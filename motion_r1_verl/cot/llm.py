@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from motion_r1_verl.cot.client import ChatClient, ClientError
+from motion_r1_verl.cot.client import ChatClient, ClientError, CredentialsError
 from motion_r1_verl.cot.parse import ParseError, parse_steps
 from motion_r1_verl.cot.prompts import Prompt
 from motion_r1_verl.cot.verify import accept, verify_chain
@@ -86,6 +86,8 @@ def decompose(
         except ParseError as err:
             history.append(f"parse error: {err}")
             continue
+        except CredentialsError:
+            raise  # every request would fail alike: stop the run
         except ClientError as err:
             return Outcome(
                 ok=False, steps=None, reason=f"request failed: {err}", attempts=attempt, verdict=verdict_dict,

@@ -118,6 +118,27 @@ def test_llm_failures_are_recorded_and_transient_ones_retried(tiny_data, tmp_pat
         assert len(server.requests) == n_requests
 
 
+def test_refused_credentials_stop_the_run_in_one_line_and_never_reach_the_files(
+    tiny_data, tmp_path, capsys, monkeypatch
+):
+    """HTTP 401 fails every request alike: exit 2 after the first, and the echoed key is nowhere on disk."""
+    monkeypatch.setenv("MOTION_R1_LLM_API_KEY", "sk-secret-123")
+    echo = Reply(status=401, raw=b'{"error": "bad key", "echo": "Authorization: Bearer sk-secret-123"}')
+    out = tmp_path / "cot.jsonl"
+    with ChatServer(lambda req, i: echo) as server:
+        argv = ["cot", "build", "--data", str(tiny_data), "--mode", "llm", "--out", str(out),
+                *llm_args(server, "--concurrency", "1")]  # fmt: skip
+        assert main(argv) == 2
+        assert len(server.requests) <= 2  # the one that failed and at most the one the free worker took next
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "HTTP 401" in err and "refused the API key" in err
+    assert "sk-secret-123" not in err
+    for path in tmp_path.rglob("*"):
+        if path.is_file():
+            assert b"sk-secret-123" not in path.read_bytes(), path
+    assert not out.exists()
+
+
 def test_torn_journal_line_is_recomputed(tiny_data, tmp_path):
     out = tmp_path / "cot.jsonl"
     assert main(["cot", "build", "--data", str(tiny_data), "--mode", "rules", "--out", str(out), "--no-progress"]) == 0

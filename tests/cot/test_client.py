@@ -6,7 +6,14 @@ import time
 import httpx
 import pytest
 
-from motion_r1_verl.cot.client import ChatClient, ClientConfig, ClientError, _retry_after_s, split_reasoning
+from motion_r1_verl.cot.client import (
+    ChatClient,
+    ClientConfig,
+    ClientError,
+    CredentialsError,
+    _retry_after_s,
+    split_reasoning,
+)
 
 from .chat_server import ChatServer, Reply
 
@@ -72,6 +79,26 @@ def test_4xx_not_retried():
             with pytest.raises(ClientError, match="HTTP 401"):
                 client.chat(MESSAGES)
     assert len(server.requests) == 1
+
+
+def test_refused_credentials_are_their_own_error_and_never_echo_the_key():
+    body = b'{"error": "denied", "headers": {"Authorization": "Bearer sk-test"}}'
+    with ChatServer(lambda req, i: Reply(status=403, raw=body)) as server:
+        with client_for(server, max_retries=3) as client:
+            with pytest.raises(CredentialsError, match="HTTP 403") as caught:
+                client.chat(MESSAGES)
+    assert "sk-test" not in str(caught.value) and "***" in str(caught.value)
+    assert len(server.requests) == 1
+    assert "sk-test" not in repr(client.config)
+
+
+def test_credentials_in_the_base_url_are_not_shown():
+    with ChatServer(lambda req, i: Reply(status=400, raw=b"nope")) as server:
+        url = server.base_url.replace("http://", "http://alice:pa55word@")
+        with client_for(server, base_url=url, max_retries=0) as client:
+            with pytest.raises(ClientError) as caught:
+                client.chat(MESSAGES)
+    assert "pa55word" not in str(caught.value) and "HTTP 400" in str(caught.value)
 
 
 def test_timeout_retried_then_success():
