@@ -120,6 +120,8 @@ def _write(tmp_path, text, name="bad.bvh"):
         (SMALL_BVH.replace("OFFSET 0 10 0", "OFFSET 0 ten 0"), 8, "'ten' is not a number"),
         # bad frame time
         (SMALL_BVH.replace("Frame Time: 0.0333333", "Frame Time: fast"), 23, "is not a number"),
+        # a frame time that would make resampling allocate tens of GiB
+        (SMALL_BVH.replace("Frame Time: 0.0333333", "Frame Time: 1e6"), 23, "up to 1 (one frame's duration)"),
     ],
 )
 def test_malformed_files_name_file_and_line(tmp_path, text, line, words):
@@ -130,6 +132,17 @@ def test_malformed_files_name_file_and_line(tmp_path, text, line, words):
     assert message.startswith(f"{path}:{line}: "), message
     assert words in message
     assert "\n" not in message
+
+
+def test_hostile_hierarchies_and_paths_are_one_line_errors(tmp_path):
+    deep = "HIERARCHY\nROOT Hips\n{\n  OFFSET 0 0 0\n  CHANNELS 3 Xposition Yposition Zposition\n"
+    deep += "JOINT j\n{\nOFFSET 0 1 0\n" * 20_000 + "}\n" * 20_001 + "MOTION\nFrames: 1\nFrame Time: 0.05\n0 0 0\n"
+    with pytest.raises(UserError, match="nested more than 128 deep"):
+        read_bvh(_write(tmp_path, deep))
+    loop = tmp_path / "loop.bvh"
+    loop.symlink_to(loop)
+    with pytest.raises(UserError, match=r"loop.bvh: cannot read"):
+        read_bvh(loop)
 
 
 def test_cli_malformed_bvh_is_one_line_exit_2(tmp_path, capsys):

@@ -201,7 +201,20 @@ class _Tokens:
         return value
 
 
-def _parse_joint(tokens: _Tokens, joints: list[BvhJoint], parent: int, line: int) -> None:
+# Bounds on what a motion-capture skeleton can be; a file beyond them is refused before it costs memory or
+# stack (a 20,000-deep chain of joints would otherwise end in a RecursionError).
+MAX_JOINT_DEPTH = 128
+MAX_JOINTS = 1024
+# Seconds per frame: mocap is sampled at 24-480 fps; 1 s per frame is already far beyond any capture, and
+# resampling a clip of 1e6-second frames to 20 fps would allocate tens of GiB.
+MAX_FRAME_TIME_S = 1.0
+
+
+def _parse_joint(tokens: _Tokens, joints: list[BvhJoint], parent: int, line: int, depth: int = 0) -> None:
+    if depth >= MAX_JOINT_DEPTH:
+        raise tokens.error(f"joints nested more than {MAX_JOINT_DEPTH} deep (not a motion-capture skeleton)", line)
+    if len(joints) >= MAX_JOINTS:
+        raise tokens.error(f"more than {MAX_JOINTS} joints (not a motion-capture skeleton)", line)
     name = tokens.rest_of_line(line, "joint name")
     tokens.expect("{")
     tokens.expect("OFFSET")
@@ -234,7 +247,7 @@ def _parse_joint(tokens: _Tokens, joints: list[BvhJoint], parent: int, line: int
         if token == "}":
             return
         if keyword == "JOINT":
-            _parse_joint(tokens, joints, index, token_line)
+            _parse_joint(tokens, joints, index, token_line, depth + 1)
         elif keyword == "END":
             tokens.expect("Site")
             tokens.expect("{")
@@ -286,8 +299,11 @@ def parse_bvh(text: str, path: str = "<bvh>") -> Bvh:
         frame_time = float(time_text)
     except ValueError:
         raise UserError(f"{path}:{motion_line + 3}: 'Frame Time:' '{time_text}' is not a number") from None
-    if not (np.isfinite(frame_time) and frame_time > 0):
-        raise UserError(f"{path}:{motion_line + 3}: 'Frame Time:' must be positive seconds, found '{time_text}'")
+    if not (np.isfinite(frame_time) and 0 < frame_time <= MAX_FRAME_TIME_S):
+        raise UserError(
+            f"{path}:{motion_line + 3}: 'Frame Time:' must be positive seconds up to {MAX_FRAME_TIME_S:g} "
+            f"(one frame's duration), found '{time_text}'"
+        )
     if n_frames == 0:
         raise UserError(f"{path}:{motion_line + 2}: the file declares 0 frames (expected motion data)")
 
@@ -337,11 +353,13 @@ def read_bvh(path: str | os.PathLike[str]) -> Bvh:
         raise UserError(f"{path}: no such file (expected a .bvh motion capture file)") from None
     except IsADirectoryError:
         raise UserError(f"{path}: is a directory (expected a .bvh file)") from None
-    except UnicodeDecodeError as err:
+    except OSError as err:  # a symlink loop, no permission, ...
+        raise UserError(f"{path}: cannot read ({err.strerror or err})") from None
+    except UnicodeDecodeError:
         try:
             text = path.read_bytes().decode("latin-1")
-        except OSError:
-            raise UserError(f"{path}: cannot read ({err})") from None
+        except OSError as os_err:
+            raise UserError(f"{path}: cannot read ({os_err.strerror or os_err})") from None
     return parse_bvh(text, str(path))
 
 
