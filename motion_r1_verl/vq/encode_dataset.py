@@ -61,7 +61,8 @@ def encode_dataset(
     data_dir, out = Path(data_dir), Path(out)
     if out.exists() and not overwrite:
         raise UserError(f"{out} already exists (a finished encoding); pass overwrite / --overwrite to redo it")
-    chosen = splits if splits is not None else tuple(s for s in SPLITS if (data_dir / f"{s}.txt").is_file())
+    # A split path that exists but is not a file is named by the reader, not skipped.
+    chosen = splits if splits is not None else tuple(s for s in SPLITS if (data_dir / f"{s}.txt").exists())
     if not chosen:
         raise UserError(f"{data_dir}: no split files ({', '.join(f'{s}.txt' for s in SPLITS)})")
     clips: dict[str, MotionClip] = {}

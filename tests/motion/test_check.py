@@ -3,10 +3,12 @@
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from motion_r1_verl.cli.main import main
+from motion_r1_verl.errors import UserError
 from motion_r1_verl.motion.core.check import check_folder
-from motion_r1_verl.motion.core.humanml3d import Caption, write_clip, write_split
+from motion_r1_verl.motion.core.humanml3d import Caption, read_split_ids, write_clip, write_split
 
 
 def _clean_folder(root: Path) -> None:
@@ -75,3 +77,17 @@ def test_not_a_folder_exits_2_with_one_line(tmp_path, capsys):
     assert main(["data", "check", str(tmp_path / "nope")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "not found" in err
+
+
+def test_a_split_path_that_is_a_folder_or_ids_that_leave_the_folder_fail(tmp_path, capsys):
+    _clean_folder(tmp_path)
+    (tmp_path / "val.txt").unlink()
+    (tmp_path / "val.txt").mkdir()
+    (tmp_path / "test.txt").write_text("../000003\n")
+    reasons = {p.path: p.reason for p in check_folder(tmp_path).problems}
+    assert reasons["val.txt"].startswith("is not a regular file")
+    assert "not a plain file name" in reasons["test.txt"]
+    assert main(["data", "check", str(tmp_path)]) == 2
+    for split, words in (("val", "not a regular file"), ("test", r"test.txt:1: id '\.\./000003'")):
+        with pytest.raises(UserError, match=words):
+            read_split_ids(tmp_path, split)

@@ -39,6 +39,7 @@ from motion_r1_verl.motion.core.humanml3d import (
     JOINTS_DIR,
     TEXTS_DIR,
     check_motion_array,
+    is_plain_id,
     read_caption_file,
 )
 from motion_r1_verl.runtime.files import load_npy
@@ -186,9 +187,12 @@ def _check_splits(root: Path, result: CheckResult, feature_ids: set[str]) -> Non
     owners: dict[str, str] = {}
     for split in DISJOINT_SPLITS + UNION_SPLITS:
         path = root / f"{split}.txt"
+        rel = path.name
+        if path.exists() and not path.is_file():
+            result.add(rel, "is not a regular file (expected one id per line)")
+            continue
         if not path.is_file():
             continue
-        rel = path.name
         try:
             text = path.read_bytes().decode("utf-8")
         except UnicodeDecodeError as err:
@@ -202,6 +206,9 @@ def _check_splits(root: Path, result: CheckResult, feature_ids: set[str]) -> Non
                 result.add(rel, f"duplicate id {clip_id}")
                 continue
             seen.add(clip_id)
+            if not is_plain_id(clip_id):
+                result.add(rel, f"id {clip_id!r} is not a plain file name (no '/', '\\', '.' or '..')")
+                continue
             if clip_id not in feature_ids:
                 result.add(rel, f"id {clip_id} has no {FEATURES_DIR}/{clip_id}.npy")
             if split in DISJOINT_SPLITS:

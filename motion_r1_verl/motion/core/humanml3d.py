@@ -265,16 +265,34 @@ def check_motion_array(array: np.ndarray, kind: str) -> np.ndarray:
     return array
 
 
+def is_plain_id(clip_id: str) -> bool:
+    """Whether ``clip_id`` names a file inside the dataset's folders (no path separators, not . or ..)."""
+    return bool(clip_id) and clip_id not in (".", "..") and not any(c in clip_id for c in "/\\\0")
+
+
 def read_split_ids(root: str | os.PathLike, split: str) -> list[str]:
-    """Ids listed in ``root/<split>.txt`` (blank lines ignored, order kept)."""
+    """Ids listed in ``root/<split>.txt`` (blank lines ignored, order kept); every id must be a plain file
+    name, so no split file can make a reader open a file outside the dataset folder."""
     path = Path(root) / f"{split}.txt"
+    if path.exists() and not path.is_file():
+        raise UserError(f"split file {path} is not a regular file (expected one id per line)")
     if not path.is_file():
         raise UserError(f"split file {path} not found (expected one id per line)")
     try:
         text = path.read_bytes().decode("utf-8")
     except UnicodeDecodeError as err:
         raise UserError(f"split file {path} is not UTF-8 text (byte {err.start})") from None
-    return [line.strip() for line in text.splitlines() if line.strip()]
+    except OSError as err:
+        raise UserError(f"split file {path}: cannot read ({err.strerror or err})") from None
+    ids = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        clip_id = line.strip()
+        if not clip_id:
+            continue
+        if not is_plain_id(clip_id):
+            raise UserError(f"split file {path}:{number}: id {clip_id!r} is not a plain file name (no '/', '\\', '..')")
+        ids.append(clip_id)
+    return ids
 
 
 # --------------------------------------------------------------------------------------------
