@@ -49,6 +49,38 @@ def _fsync_path(path: Path) -> None:
         os.close(fd)
 
 
+def _temp_prefix(path: Path) -> str:
+    """Temp files of ``path`` carry the writer's pid, so a later writer can tell a dead writer's leftovers."""
+    return f".{path.name}.tmp{os.getpid()}."
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's live process
+    return True
+
+
+def remove_stale_temps(path: str | os.PathLike) -> list[Path]:
+    """Remove the temp files that writers of ``path`` killed mid-write (kill -9, power loss) left beside it:
+    those whose pid no longer runs. A live writer's temp is never touched. Returns what was removed."""
+    path = Path(path)
+    removed = []
+    for candidate in path.parent.glob(f".{glob_escape(path.name)}.tmp*"):
+        pid_text = candidate.name[len(f".{path.name}.tmp") :].split(".", 1)[0]
+        if pid_text.isdigit() and int(pid_text) != os.getpid() and not _pid_alive(int(pid_text)):
+            candidate.unlink(missing_ok=True)
+            removed.append(candidate)
+    return removed
+
+
+def glob_escape(name: str) -> str:
+    return "".join(f"[{c}]" if c in "*?[" else c for c in name)
+
+
 def atomic_write(path: str | os.PathLike, write: Callable[[Path], None], *, durable: bool = False) -> Path:
     """Call ``write(tmp)`` on a hidden temp file beside ``path``, then rename it to ``path``; returns ``path``.
 
@@ -58,7 +90,8 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], None], *, dura
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
+    remove_stale_temps(path)
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=_temp_prefix(path), suffix=path.suffix)
     os.close(fd)
     tmp = Path(name)
     try:

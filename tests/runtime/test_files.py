@@ -138,7 +138,7 @@ def test_a_name_without_suffix_gets_a_temp_without_one(tmp_path):
     names = []
     atomic_write(tmp_path / "LICENSE", lambda tmp: names.append(tmp) or tmp.write_text("x"))
     prefix, random = names[0].name.rsplit(".", 1)
-    assert prefix == ".LICENSE" and random.replace("_", "").isalnum()  # .<name>.<random>, nothing appended
+    assert prefix == f".LICENSE.tmp{os.getpid()}" and random.replace("_", "").isalnum()  # nothing appended
     assert (tmp_path / "LICENSE").read_text() == "x"
 
 
@@ -307,3 +307,21 @@ def test_npy_reader_reads_plain_arrays(tmp_path):
     for array in (np.arange(12, dtype=np.float32).reshape(3, 4), np.array(2.5), np.zeros((0, 263))):
         np.save(tmp_path / "a.npy", array)
         np.testing.assert_array_equal(load_npy(tmp_path / "a.npy"), array)
+
+
+def test_a_killed_writers_temp_file_is_removed_by_the_next_write_a_live_ones_is_kept(tmp_path):
+    import subprocess
+    import sys
+
+    target = tmp_path / "codes.jsonl"
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    stale = tmp_path / f".codes.jsonl.tmp{int(dead.stdout)}.abc.jsonl"  # what a kill -9 mid-write leaves
+    stale.write_bytes(bytes(1 << 20))
+    with subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"]) as live_writer:
+        live = tmp_path / f".codes.jsonl.tmp{live_writer.pid}.def.jsonl"
+        live.write_text("in progress")
+        write_text_atomic(target, "done\n")
+        live_writer.kill()
+    assert target.read_text() == "done\n"
+    assert not stale.exists() and live.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([target.name, live.name])
