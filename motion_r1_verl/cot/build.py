@@ -264,6 +264,8 @@ def build(config: BuildConfig, llm: LLMSetup | None = None) -> BuildReport:
     """Run one build (see module docstring); returns what it did."""
     if config.mode == "llm" and llm is None:
         raise ValueError("llm mode needs an LLMSetup (endpoint, model, prompts)")
+    if config.out_path.is_dir():  # found now, not after hours of paid requests
+        raise UserError(f"--out {config.out_path} is a folder; expected the cot.jsonl file to write")
     report = BuildReport(config.out_path)
     items = collect_items(config.data_dir, config.split, report.skipped_lines)
     if config.limit is not None:

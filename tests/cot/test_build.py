@@ -139,6 +139,20 @@ def test_refused_credentials_stop_the_run_in_one_line_and_never_reach_the_files(
     assert not out.exists()
 
 
+def test_an_out_folder_or_a_malformed_prompt_fails_before_any_request(tiny_data, tmp_path, capsys):
+    with ChatServer(lambda req, i: Reply(content="{}")) as server:
+        (tmp_path / "folder").mkdir()
+        argv = ["cot", "build", "--data", str(tiny_data), "--mode", "llm", *llm_args(server)]
+        assert main([*argv, "--out", str(tmp_path / "folder")]) == 2
+        assert "is a folder" in capsys.readouterr().err
+        listed = tmp_path / "prompt.json"
+        listed.write_text("[1, 2]")
+        assert main([*argv, "--out", str(tmp_path / "o.jsonl"), "--prompt", str(listed)]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "expected a JSON object" in err and str(listed) in err
+        assert server.requests == []
+
+
 def test_torn_journal_line_is_recomputed(tiny_data, tmp_path):
     out = tmp_path / "cot.jsonl"
     assert main(["cot", "build", "--data", str(tiny_data), "--mode", "rules", "--out", str(out), "--no-progress"]) == 0
