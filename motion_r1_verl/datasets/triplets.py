@@ -47,14 +47,20 @@ def read_jsonl(path: str | Path) -> list[dict]:
     if not path.is_file():
         raise UserError(f"{path} not found")
     rows = []
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as err:
+                raise UserError(f"{path}:{number}: not UTF-8 text (byte {err.start} of the line)") from None
             if not line.strip():
                 continue
             try:
                 row = json.loads(line)
             except json.JSONDecodeError as err:
-                raise UserError(f"{path}:{number}: not valid JSON ({err.msg})") from err
+                raise UserError(f"{path}:{number}: not valid JSON ({err.msg})") from None
+            except RecursionError:
+                raise UserError(f"{path}:{number}: JSON nested too deeply") from None
             if not isinstance(row, dict) or "id" not in row:
                 raise UserError(f"{path}:{number}: expected a JSON object with an 'id' field")
             rows.append(row)
@@ -63,9 +69,9 @@ def read_jsonl(path: str | Path) -> list[dict]:
 
 def join_triplets(cot_rows: Iterable[dict], codes_rows: Iterable[dict]) -> tuple[list[Triplet], JoinReport]:
     """Join CoT rows to codes rows on ``id``; keeps the CoT row order."""
-    codes_by_id: dict[str, tuple[int, ...]] = {}
+    codes_by_id: dict[str, tuple[int, ...] | None] = {}
     for row in codes_rows:
-        codes_by_id[str(row["id"])] = tuple(int(c) for c in row.get("codes") or ())
+        codes_by_id[str(row["id"])] = _plain_codes(row.get("codes"))
     report = JoinReport()
     triplets = []
     for row in cot_rows:
@@ -77,8 +83,11 @@ def join_triplets(cot_rows: Iterable[dict], codes_rows: Iterable[dict]) -> tuple
             report.skipped["missing caption or think"] += 1
             continue
         codes = codes_by_id.get(clip_id)
-        if codes is None:
+        if clip_id not in codes_by_id:
             report.skipped["no codes for the id"] += 1
+            continue
+        if codes is None:
+            report.skipped["codes not a list of non-negative integers"] += 1
             continue
         if not codes:
             report.skipped["empty codes"] += 1
@@ -86,6 +95,15 @@ def join_triplets(cot_rows: Iterable[dict], codes_rows: Iterable[dict]) -> tuple
         triplets.append(Triplet(clip_id, str(row["caption"]), str(row["think"]), str(row.get("plan") or ""), codes))
         report.n_joined += 1
     return triplets, report
+
+
+def _plain_codes(codes: object) -> tuple[int, ...] | None:
+    """``codes`` as a tuple of non-negative ints; None for anything else (floats, strings, negatives)."""
+    if codes is None:
+        return ()
+    if not isinstance(codes, list) or not all(isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in codes):
+        return None
+    return tuple(codes)
 
 
 def load_triplets(cot_jsonl: str | Path, codes_jsonl: str | Path) -> tuple[list[Triplet], JoinReport]:
@@ -98,7 +116,10 @@ def read_captions(data_dir: str | Path, clip_id: str) -> list[str]:
     path = Path(data_dir) / "texts" / f"{clip_id}.txt"
     if not path.is_file():
         return []
-    lines = path.read_text(encoding="utf-8").splitlines()
+    try:
+        lines = path.read_bytes().decode("utf-8").splitlines()
+    except UnicodeDecodeError as err:
+        raise UserError(f"{path}: not UTF-8 text (byte {err.start})") from None
     return [line.split("#", 1)[0].strip() for line in lines if line.split("#", 1)[0].strip()]
 
 
@@ -107,8 +128,14 @@ def oracle_cot_rows(plans_jsonl: str | Path, data_dir: str | Path) -> list[dict]
     from motion_r1_verl.cot.oracle import render_steps
 
     rows = []
-    for plan in read_jsonl(plans_jsonl):
-        think, plan_text = render_steps(plan["steps"])
+    for number, plan in enumerate(read_jsonl(plans_jsonl), start=1):
+        steps = plan.get("steps")
+        if not isinstance(steps, list) or not steps or not all(isinstance(s, dict) and "action" in s for s in steps):
+            raise UserError(
+                f"{plans_jsonl}: row {number} (id {plan['id']}): 'steps' must be a non-empty list of "
+                "{action, ...} objects"
+            )
+        think, plan_text = render_steps(steps)
         for caption in read_captions(data_dir, str(plan["id"])):
             rows.append(
                 {
@@ -116,7 +143,7 @@ def oracle_cot_rows(plans_jsonl: str | Path, data_dir: str | Path) -> list[dict]
                     "caption": caption,
                     "think": think,
                     "plan": plan_text,
-                    "steps": plan["steps"],
+                    "steps": steps,
                     "source": "oracle",
                     "status": "ok",
                     "reason": None,

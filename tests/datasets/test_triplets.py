@@ -65,3 +65,32 @@ def test_oracle_rows_one_per_caption(tmp_path):
     assert rows[0]["plan"] == "1. walk forward 3 steps"
     assert rows[0]["source"] == "oracle" and rows[0]["status"] == "ok"
     assert "walk" in rows[0]["think"]
+
+
+def test_codes_that_are_not_non_negative_integers_are_skipped_and_counted():
+    codes = [{"id": k, "codes": v} for k, v in (("a", [1, 2.5]), ("b", ["3"]), ("c", [-1, 4]), ("d", "12"))]
+    codes.append({"id": "e", "codes": [True, 1]})
+    triplets, report = join_triplets([_cot(k) for k in "abcde"], codes)
+    assert triplets == [] and report.skipped == {"codes not a list of non-negative integers": 5}
+
+
+def test_unreadable_rows_name_the_file_and_line(tmp_path):
+    path = tmp_path / "cot.jsonl"
+    path.write_bytes(json.dumps(_cot("a")).encode() + b"\n\xff\xfe{}\n")
+    with pytest.raises(UserError, match=r"cot\.jsonl:2: not UTF-8"):
+        read_jsonl(path)
+    path.write_text("[" * 100_000 + "\n")
+    with pytest.raises(UserError, match=r"cot\.jsonl:1: (JSON nested too deeply|not valid JSON)"):
+        read_jsonl(path)
+
+
+def test_plans_without_steps_or_unreadable_captions_are_named(tmp_path):
+    (tmp_path / "plans.jsonl").write_text(json.dumps({"id": "000001", "length": 58}) + "\n")
+    with pytest.raises(UserError, match=r"row 1 \(id 000001\): 'steps' must be"):
+        oracle_cot_rows(tmp_path / "plans.jsonl", tmp_path)
+    steps = [{"action": "walk", "direction": "forward", "count": 3, "start": 0, "end": 58}]
+    (tmp_path / "plans.jsonl").write_text(json.dumps({"id": "000001", "length": 58, "steps": steps}) + "\n")
+    (tmp_path / "texts").mkdir()
+    (tmp_path / "texts" / "000001.txt").write_bytes(b"a person \xff walks#x#0.0#0.0\n")
+    with pytest.raises(UserError, match=r"000001\.txt: not UTF-8"):
+        oracle_cot_rows(tmp_path / "plans.jsonl", tmp_path)
