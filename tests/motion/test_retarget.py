@@ -352,6 +352,18 @@ def test_import_of_several_files_reports_the_bad_one(cmu_path, tmp_path, capsys)
     assert read_split_ids(out, "train") == ["02_01"]  # the good file is imported
 
 
+def test_import_into_a_folder_with_a_bad_train_clip_changes_nothing(cmu_path, tmp_path, capsys):
+    out = tmp_path / "mocap"
+    (out / "new_joint_vecs").mkdir(parents=True)
+    (out / "new_joint_vecs" / "old.npy").write_bytes(b"not an array")
+    (out / "train.txt").write_text("old\n")
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert main(["data", "import-bvh", str(cmu_path), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "old.npy" in err and "nothing was written" in err
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+
+
 def test_reimport_is_idempotent_and_too_short_clips_are_reported(cmu, cmu_path, tmp_path):
     out = tmp_path / "mocap"
     import_bvh_files([cmu_path], out)

@@ -629,7 +629,13 @@ def import_bvh_files(
     """
     # Imported here: features pulls in torch, which retargeting alone does not need.
     from motion_r1_verl.motion.core.features import features_from_joints, joints_from_features
-    from motion_r1_verl.motion.core.humanml3d import FEATURES_DIR, Caption, read_split_ids, write_clip
+    from motion_r1_verl.motion.core.humanml3d import (
+        FEATURES_DIR,
+        Caption,
+        check_motion_array,
+        read_split_ids,
+        write_clip,
+    )
     from motion_r1_verl.motion.core.humanml3d import write_split as write_split_file
     from motion_r1_verl.motion.core.normalization import Normalizer
     from motion_r1_verl.runtime.files import load_npy
@@ -641,7 +647,21 @@ def import_bvh_files(
     captions = [Caption.from_text(caption.strip() if caption and caption.strip() else PLACEHOLDER_CAPTION)]
     split_ids: dict[str, list[str]] = {}
     for name in ("train", "val", "test", split):
-        split_ids[name] = read_split_ids(out, name) if (out / f"{name}.txt").is_file() else []
+        split_ids[name] = read_split_ids(out, name) if (out / f"{name}.txt").exists() else []
+
+    def train_clip(clip_id: str) -> np.ndarray:
+        feature_path = out / FEATURES_DIR / f"{clip_id}.npy"
+        try:
+            return check_motion_array(load_npy(feature_path), "features")
+        except ValueError as err:
+            raise UserError(
+                f"{feature_path}: {err} (listed in {out / 'train.txt'}, whose clips Mean/Std are refitted on; "
+                "fix or unlist it first: nothing was written)"
+            ) from None
+
+    # Read (and check) the folder's train clips before writing anything: a bad one stops the import here,
+    # not after the new clips and split files are in and the normaliser cannot be refitted.
+    train_features = {clip_id: train_clip(clip_id) for clip_id in split_ids["train"]}
     taken: set[str] = set()  # ids used in this run; re-importing a file overwrites its clip (idempotent)
 
     for path in paths:
@@ -669,6 +689,8 @@ def import_bvh_files(
             joints = joints_from_features(features)
             write_clip(out, clip_id, features, captions, joints=joints)
             written_here.append(clip_id)
+            if split == "train":
+                train_features[clip_id] = features
         report.written += written_here
         split_ids[split] += [i for i in written_here if i not in split_ids[split]]
         report.summaries.append(
@@ -685,7 +707,7 @@ def import_bvh_files(
     for name, ids in split_ids.items():
         if name == split or not (out / f"{name}.txt").is_file():
             write_split_file(out, name, ids)
-    train = [load_npy(out / FEATURES_DIR / f"{i}.npy") for i in split_ids["train"]]
+    train = [train_features[i] for i in split_ids["train"]]
     if train:
         Normalizer.fit(train).save(out)
     return report
