@@ -223,7 +223,8 @@ def extend_model(
     return MotionVocab(
         codebook_size=config.codebook_size,
         base_model=str(config.base),
-        codec_checkpoint=str(config.codec) if config.codec else None,
+        # Absolute: the model folder is used from other working directories (generate, verl, merge).
+        codec_checkpoint=str(Path(config.codec).resolve()) if config.codec else None,
         motion_start_id=vocab[MOTION_START],
         motion_end_id=vocab[MOTION_END],
         first_code_id=vocab[motion_token(0)],

@@ -93,7 +93,9 @@ def test_codebook_init_keeps_code_geometry(tiny_llm, tmp_path):
     # A random projection keeps pairwise distances up to a scale: strongly correlated.
     corr = torch.corrcoef(torch.stack([d_code, d_emb]))[0, 1]
     assert corr > 0.8
-    assert json.loads((tmp_path / "ext" / "motion_vocab.json").read_text())["codec_checkpoint"].endswith("codebook.npy")
+    # Recorded absolute, so the model folder works from any working directory.
+    recorded = json.loads((tmp_path / "ext" / "motion_vocab.json").read_text())["codec_checkpoint"]
+    assert recorded == str((tmp_path / "codebook.npy").resolve())
 
 
 def test_padded_rows():
