@@ -36,8 +36,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from safetensors import SafetensorError
-from safetensors.torch import load_file
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
@@ -48,6 +46,7 @@ from motion_r1_verl.retrieval.glove import POS_ENUMERATOR, WORD_DIM, WordVectors
 from motion_r1_verl.retrieval.model import CONFIG_NAME, WEIGHTS_NAME, write_model_files
 from motion_r1_verl.runtime.device import pick_device
 from motion_r1_verl.runtime.files import atomic_dir
+from motion_r1_verl.runtime.models import check_field_types, load_weights
 
 MOVEMENT_INPUT = FEATURE_DIM - (CONTACT_SLICE.stop - CONTACT_SLICE.start)  # 259: contacts dropped
 UNIT_LENGTH = 4  # frames per movement step (two stride-2 convolutions)
@@ -289,16 +288,11 @@ class GuoEvaluator(nn.Module):
             config = json.loads((path / CONFIG_NAME).read_text())
             if config.get("model_type") != MODEL_TYPE:
                 raise ValueError(f"model_type is {config.get('model_type')!r}, expected {MODEL_TYPE!r}")
-            cfg = GuoConfig.from_dict(config["model"])
-        except (json.JSONDecodeError, AttributeError, KeyError, TypeError, ValueError) as err:
-            raise UserError(f"{path / CONFIG_NAME}: not a Guo evaluator config ({err})") from err
+            cfg = check_field_types(GuoConfig.from_dict(config["model"]), str(path / CONFIG_NAME))
+        except UserError:
+            raise
+        except (json.JSONDecodeError, UnicodeDecodeError, AttributeError, KeyError, TypeError, ValueError) as err:
+            raise UserError(f"{path / CONFIG_NAME}: not a Guo evaluator config ({err})") from None
         model = cls(WordVectors.load_saved(path), Normalizer.load(path), cfg)
-        try:
-            state = load_file(str(path / WEIGHTS_NAME))
-        except (SafetensorError, OSError) as err:
-            raise UserError(f"{path / WEIGHTS_NAME}: not a safetensors file ({err})") from err
-        try:
-            model.load_state_dict(state)
-        except RuntimeError as err:
-            raise UserError(f"{path / WEIGHTS_NAME}: does not fit the architecture in {CONFIG_NAME} ({err})") from err
+        load_weights(model, path / WEIGHTS_NAME, CONFIG_NAME)
         return model.to(pick_device(device)).eval()

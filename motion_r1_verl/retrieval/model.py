@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 from torch import nn
 
 from motion_r1_verl.errors import UserError
@@ -33,7 +33,7 @@ from motion_r1_verl.retrieval.config import TextMotionConfig
 from motion_r1_verl.retrieval.text_encoder import FrozenTextEncoder, get_text_encoder
 from motion_r1_verl.runtime.device import pick_device
 from motion_r1_verl.runtime.files import atomic_dir
-from motion_r1_verl.runtime.models import cached_model
+from motion_r1_verl.runtime.models import cached_model, check_field_types, load_weights
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
@@ -255,14 +255,13 @@ class TextMotionModel(nn.Module):
                     f"model_type is {config['model_type']!r}, expected {MODEL_TYPE!r}; "
                     "a Guo-architecture judge goes with --evaluator guo"
                 )
-            cfg = TextMotionConfig.from_dict(config["model"])
-        except (json.JSONDecodeError, AttributeError, KeyError, TypeError, ValueError) as err:
-            raise UserError(f"{path / CONFIG_NAME}: not a valid text-motion config ({err})") from err
+            cfg = check_field_types(TextMotionConfig.from_dict(config["model"]), str(path / CONFIG_NAME))
+        except UserError:
+            raise
+        except (json.JSONDecodeError, UnicodeDecodeError, AttributeError, KeyError, TypeError, ValueError) as err:
+            raise UserError(f"{path / CONFIG_NAME}: not a valid text-motion config ({err})") from None
         model = cls(cfg)
-        state = load_file(str(path / WEIGHTS_NAME))
-        missing, unexpected = model.load_state_dict(state, strict=False)
-        if missing or unexpected:
-            raise UserError(f"{path / WEIGHTS_NAME}: missing keys {missing}, unexpected keys {unexpected}")
+        load_weights(model, path / WEIGHTS_NAME, CONFIG_NAME)
         model._text_cache_path = path / TEXT_CACHE_NAME
         return model.to(pick_device(device)).eval()
 

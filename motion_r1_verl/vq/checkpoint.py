@@ -26,11 +26,12 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 
 from motion_r1_verl.errors import UserError
 from motion_r1_verl.motion.core.normalization import Normalizer
 from motion_r1_verl.runtime.files import atomic_dir, recover_dir
+from motion_r1_verl.runtime.models import check_field_types, load_weights
 from motion_r1_verl.vq.config import VQConfig
 from motion_r1_verl.vq.model import MotionVQVAE
 
@@ -91,14 +92,18 @@ def load_config(path: str | os.PathLike) -> VQConfig:
     if not config_path.is_file():
         raise UserError(f"{path}: not a VQ checkpoint folder (missing {CONFIG_NAME})")
     try:
-        data = json.loads(config_path.read_text())
-    except json.JSONDecodeError as err:
+        data = json.loads(config_path.read_bytes().decode("utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as err:
         raise UserError(f"{config_path}: not valid JSON ({err})") from None
-    if data.pop("format", None) != FORMAT_TAG:
+    if not isinstance(data, dict) or data.pop("format", None) != FORMAT_TAG:
         raise UserError(f"{config_path}: not a motion_r1_verl VQ config (expected format {FORMAT_TAG!r})")
+    if not isinstance(data.get("model", {}), dict) or not isinstance(data.get("train", {}), dict):
+        raise UserError(f"{config_path}: 'model' and 'train' must be JSON objects")
     try:
-        return VQConfig.from_dict(data)
+        return check_field_types(VQConfig.from_dict(data), str(config_path))
     except (TypeError, ValueError) as err:
+        if isinstance(err, UserError):
+            raise
         raise UserError(f"{config_path}: invalid VQ config ({err})") from None
 
 
@@ -112,11 +117,7 @@ def load_checkpoint(
     if not weights.is_file():
         raise UserError(f"{path}: missing {WEIGHTS_NAME}")
     model = MotionVQVAE(config.model)
-    state = load_file(str(weights), device="cpu")
-    try:
-        model.load_state_dict(state, strict=True)
-    except RuntimeError as err:
-        raise UserError(f"{weights}: weights do not match {CONFIG_NAME} ({err})") from None
+    load_weights(model, weights, CONFIG_NAME)
     normalizer = Normalizer.load(path)
     if normalizer.dim != config.model.input_dim:
         raise UserError(f"{path}: Mean/Std have {normalizer.dim} dims, the model expects {config.model.input_dim}")

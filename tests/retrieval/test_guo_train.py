@@ -139,3 +139,30 @@ def test_bad_folders_are_user_errors(trained, tmp_path):
     (broken / "word_vectors.json").write_text(json.dumps({"words": ["sos", "eos"]}))
     with pytest.raises(UserError, match="does not fit"):
         WordVectors.load_saved(broken)
+
+
+@pytest.mark.parametrize(
+    ("spoil", "words"),
+    [
+        (lambda f: (f / "model.safetensors").write_bytes(b"\x00" * 64), "model.safetensors: not a readable"),
+        (lambda f: _edit_model(f, text_hidden="32"), "text_hidden.*'32'"),
+        (lambda f: _edit_model(f, text_hidden=48), "do not fit the architecture"),
+        (lambda f: (f / "config.json").write_bytes(b"\xff{"), "config.json: not a Guo evaluator config"),
+    ],
+    ids=["corrupt-weights", "string-size", "other-size", "non-utf8-config"],
+)
+def test_hostile_judge_folders_are_one_line_errors(trained, tmp_path, spoil, words):
+    import shutil
+
+    folder = tmp_path / "judge"
+    shutil.copytree(trained[0], folder)
+    spoil(folder)
+    with pytest.raises(UserError, match=words) as caught:
+        GuoEvaluator.from_pretrained(folder, device="cpu")
+    assert "\n" not in str(caught.value)
+
+
+def _edit_model(folder, **fields):
+    config = json.loads((folder / "config.json").read_text())
+    config["model"].update(fields)
+    (folder / "config.json").write_text(json.dumps(config))
