@@ -124,6 +124,7 @@ def test_bad_clip_is_skipped_with_reason_or_raises_when_strict(tmp_path, case):
     assert list(report.skipped) == ["bad"]
     assert fragment in report.skipped["bad"]
     assert "bad." in report.skipped["bad"]  # names the file
+    assert f"first: bad: {report.skipped['bad']}" in report.summary()  # so does the logged summary
 
     with pytest.raises(UserError, match="bad\\.") as err:
         load_split(tmp_path, "train", strict=True)

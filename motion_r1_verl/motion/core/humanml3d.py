@@ -92,6 +92,10 @@ class MotionClip:
         return int(self.features.shape[0])
 
 
+# The skip reason of a clip (or crop) outside the kept frame range.
+LENGTH_REASON = "length out of range"
+
+
 @dataclass
 class ReadReport:
     """What a read kept and what it skipped.
@@ -114,7 +118,10 @@ class ReadReport:
             kind = _reason_kind(reason)
             counts[kind] = counts.get(kind, 0) + 1
         parts = ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items(), key=lambda kv: -kv[1]))
-        return f"read {self.n_read} clips, skipped {len(self.skipped)} ({parts})"
+        # Name the first clip a user must fix (lengths outside the protocol's range are skipped by design).
+        bad = next(((k, r) for k, r in self.skipped.items() if _reason_kind(r) != LENGTH_REASON), None)
+        first = f"; first: {bad[0]}: {bad[1]}" if bad else ""
+        return f"read {self.n_read} clips, skipped {len(self.skipped)} ({parts}){first}"
 
 
 def _reason_kind(reason: str) -> str:
@@ -364,7 +371,7 @@ def iter_clips(
                 clip_features = features[first:last]
             length = clip_features.shape[0]
             if not min_frames <= length <= max_frames:
-                report.skip(out_id, f"length out of range: {length} frames, kept {min_frames}..{max_frames}")
+                report.skip(out_id, f"{LENGTH_REASON}: {length} frames, kept {min_frames}..{max_frames}")
                 continue
             report.n_read += 1
             yield MotionClip(id=out_id, features=clip_features, captions=list(group))
