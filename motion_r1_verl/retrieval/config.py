@@ -18,7 +18,7 @@ class TextMotionConfig:
     """Architecture of :class:`~motion_r1_verl.retrieval.model.TextMotionModel`."""
 
     feature_dim: int = FEATURE_DIM  # input motion features per frame (HumanML3D: 263)
-    max_frames: int = MAX_FRAMES  # longest motion the positional encoding covers; longer input is rejected
+    max_frames: int = MAX_FRAMES  # longest motion the positional encoding covers; encode_motion cuts longer clips
     patch_frames: int = 4  # consecutive frames per transformer token (4 = 5 tokens/s; cuts CPU cost ~4x)
     d_model: int = 256  # width of the motion transformer
     n_layers: int = 4  # transformer encoder layers

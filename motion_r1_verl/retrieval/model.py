@@ -204,7 +204,9 @@ class TextMotionModel(nn.Module):
         """RAW motion features -> (B, latent) on the model's device.
 
         ``features`` is a list of (T_i, F) arrays, or a padded (B, T, F) array/tensor with ``lengths`` (B,).
-        Clips are processed in length-sorted batches (less padding) and returned in input order.
+        A clip longer than ``max_frames`` is embedded on its first ``max_frames`` frames, as the HumanML3D
+        protocol scores at most 196. Clips are processed in length-sorted batches (less padding) and
+        returned in input order.
         """
         if isinstance(features, (np.ndarray, torch.Tensor)) and np.ndim(features) == 3:
             padded = features.detach().cpu().numpy() if isinstance(features, torch.Tensor) else features
@@ -218,6 +220,7 @@ class TextMotionModel(nn.Module):
             if lengths is not None:
                 raise ValueError("lengths only go with a padded (B, T, F) batch")
             clips = [np.asarray(f, np.float32) for f in features]
+        clips = [c[: self.config.max_frames] for c in clips]
         was_training = self.training
         self.eval()
         out = torch.zeros(len(clips), self.config.latent_dim, device=self.device)

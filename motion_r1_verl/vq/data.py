@@ -20,19 +20,17 @@ from motion_r1_verl.motion.core.humanml3d import load_split
 
 logger = logging.getLogger(__name__)
 
-# VQ training reads whole clips of any length; T2M-GPT keeps clips of at least one window.
-NO_MAX_FRAMES = 10**9
 
-
-def load_features(
-    root: str | os.PathLike, split: str, *, min_frames: int = 1, max_frames: int = NO_MAX_FRAMES
-) -> tuple[list[str], list[np.ndarray]]:
-    """Ids and raw (T, 263) features of the whole clips of ``root/<split>.txt``.
+def load_features(root: str | os.PathLike, split: str, *, min_frames: int = 1) -> tuple[list[str], list[np.ndarray]]:
+    """Ids and raw (T, 263) features of the whole clips of ``root/<split>.txt``, at least ``min_frames``
+    long and uncut: VQ training draws windows from clips of any length, as T2M-GPT's VQ dataset does.
 
     Caption crops are not expanded: they are sub-ranges of clips that are already read whole.
     Skipped clips are logged by the reader with their reasons.
     """
-    clips, report = load_split(root, split, min_frames=min_frames, max_frames=max_frames, expand_crops=False)
+    clips, report = load_split(
+        root, split, min_frames=min_frames, length_limit=None, crop_frames=None, expand_crops=False
+    )
     if not clips:
         raise UserError(f"{root}/{split}.txt: no usable clips ({report.summary()})")
     return [c.id for c in clips], [c.features for c in clips]

@@ -1,8 +1,8 @@
 """Encode a HumanML3D-format folder into ``codes.jsonl`` (one ``{"id": ..., "codes": [...]}`` per clip).
 
 Which clips: every id of the split files (default: all of train/val/test/test_heldout that exist),
-read with the standard reader (40..196 frames, caption crops expanded into their own ``id@s-e``
-clips, so rows join with the CoT data by id). Lengths are trimmed to a multiple of 4 frames
+read with the standard reader (clips of 40..199 frames cut to 196, caption crops expanded into their own
+``id@s-e`` clips, so rows join with the CoT data by id). Lengths are trimmed to a multiple of 4 frames
 (``MotionCodec`` ``tail="trim"``).
 
 Resumable and atomic: rows are appended (and fsynced) to ``OUT.partial`` batch by batch, a journal

@@ -71,19 +71,46 @@ def test_crops_become_their_own_clips_and_share_span_captions(tmp_path):
     assert [c.text for c in crop.captions] == ["a person walks", "someone is walking"]
     assert [c.text for c in by_id["000002"].captions] == ["a person walks then jumps"]
     assert report.n_read == 2
-    assert report.skipped == {"000002@5.0-6.0": "length out of range: 20 frames, kept 40..196"}
+    assert report.skipped == {"000002@5.0-6.0": "length out of range: 20 frames, kept 40..199"}
 
     clips, report = load_split(tmp_path, "train", expand_crops=False)
     assert [c.id for c in clips] == ["000002"] and report.skipped == {}
 
 
-def test_length_filter_is_inclusive_and_reported(tmp_path):
-    _folder(tmp_path, {"short": 39, "min": 40, "max": 196, "long": 197})
+def test_length_rule_is_the_protocols_keep_40_to_199_and_cut_to_196(tmp_path):
+    # Guo et al.'s loaders (and T2M-GPT's, MoMask's) keep 40 <= T < 200 and score at most 196 frames.
+    lengths = {"f39": 39, "f40": 40, "f196": 196, "f197": 197, "f199": 199, "f200": 200}
+    _folder(tmp_path, lengths)
     clips, report = load_split(tmp_path, "train")
-    assert [c.id for c in clips] == ["min", "max"]
-    assert set(report.skipped) == {"short", "long"}
-    assert "39 frames" in report.skipped["short"] and "197 frames" in report.skipped["long"]
-    assert report.summary() == "read 2 clips, skipped 2 (2 length out of range)"
+    assert [c.id for c in clips] == ["f40", "f196", "f197", "f199"]
+    assert [c.features.shape[0] for c in clips] == [40, 196, 196, 196]
+    # The cut keeps the first 196 frames (deterministic across reads).
+    full = np.load(tmp_path / "new_joint_vecs" / "f199.npy")
+    np.testing.assert_array_equal(clips[-1].features, full[:196])
+    assert set(report.skipped) == {"f39", "f200"}
+    assert "39 frames" in report.skipped["f39"] and "200 frames" in report.skipped["f200"]
+    assert "kept 40..199" in report.skipped["f200"]
+    assert report.summary() == "read 4 clips, skipped 2 (2 length out of range)"
+
+
+def test_length_rule_applies_to_caption_crops_too(tmp_path):
+    features = _features(260)
+    captions = [Caption.from_text("a long walk"), Caption.from_text("a walk", 0.0, 9.95), Caption.from_text("a run", 0.0, 10.0)]
+    write_clip(tmp_path, "c", features, captions)
+    write_split(tmp_path, "train", ["c"])
+    clips, report = load_split(tmp_path, "train")
+    # The whole clip (260 frames) and the 200-frame crop are out; the 199-frame crop is kept, cut to 196.
+    (crop,) = clips
+    assert crop.id.startswith("c@0.0-9.")
+    assert crop.features.shape[0] == 196
+    np.testing.assert_array_equal(crop.features, features[:196])
+    assert len(report.skipped) == 2
+
+
+def test_uncut_reads_keep_every_length(tmp_path):
+    _folder(tmp_path, {"f39": 39, "f300": 300})
+    clips, _ = load_split(tmp_path, "train", min_frames=1, length_limit=None, crop_frames=None)
+    assert [c.features.shape[0] for c in clips] == [39, 300]
 
 
 # Each bad input: how to break the "bad" clip, and a fragment the reason must contain.

@@ -61,8 +61,13 @@ def test_bad_motion_inputs_raise():
         model.encode_motion([np.zeros((50, 12), np.float32)])
     with pytest.raises(ValueError, match="lengths"):
         model.encode_motion(np.zeros((2, 50, 263), np.float32))
-    with pytest.raises(ValueError, match="longer than max_frames"):
-        model.encode_motion([np.zeros((197, 263), np.float32)])
+
+
+def test_motions_longer_than_max_frames_are_embedded_on_their_first_frames():
+    model = tiny_model()
+    long = np.random.default_rng(3).normal(size=(230, 263)).astype(np.float32)
+    cut, whole = model.encode_motion([long[: model.config.max_frames], long])
+    torch.testing.assert_close(cut, whole)
 
 
 def test_encode_text_uses_the_offline_minilm_and_caches():

@@ -12,7 +12,7 @@ What counts as a problem (each one a line ``<relative path>: <reason>``):
 - split files (train/val/test/test_heldout/all/train_val ``.txt``): not UTF-8, duplicate ids, ids
   without a features file; the same id in two of train/val/test/test_heldout.
 - ``Mean.npy``/``Std.npy``: missing, not (263,), NaN/inf, Std <= 0.
-Clips outside 40..196 frames are not problems (the reader filters them); they are counted in the
+Clips outside 40..199 frames are not problems (the reader filters them); they are counted in the
 summary.
 
 Usage::
@@ -33,7 +33,7 @@ import numpy as np
 from tqdm import tqdm
 
 from motion_r1_verl.errors import UserError
-from motion_r1_verl.motion.core.constants import FEATURE_DIM, FPS, MAX_FRAMES, MIN_FRAMES
+from motion_r1_verl.motion.core.constants import FEATURE_DIM, FPS, LENGTH_LIMIT, MIN_FRAMES
 from motion_r1_verl.motion.core.humanml3d import (
     FEATURES_DIR,
     JOINTS_DIR,
@@ -64,7 +64,7 @@ class Problem:
 @dataclass
 class CheckResult:
     """Everything ``check_folder`` found. ``n_clips``: feature files looked at; ``n_out_of_range``:
-    readable clips outside ``MIN_FRAMES..MAX_FRAMES`` (filtered by the reader, not a problem)."""
+    readable clips outside ``MIN_FRAMES <= T < LENGTH_LIMIT`` (filtered by the reader, not a problem)."""
 
     root: Path
     problems: list[Problem] = field(default_factory=list)
@@ -83,7 +83,7 @@ class CheckResult:
         split_text = ", ".join(f"{name} {n}" for name, n in self.splits.items()) or "no split files"
         head = (
             f"{self.root}: {self.n_clips} clips ({split_text}); "
-            f"{self.n_out_of_range} outside {MIN_FRAMES}..{MAX_FRAMES} frames (the reader skips them)"
+            f"{self.n_out_of_range} outside {MIN_FRAMES}..{LENGTH_LIMIT - 1} frames (the reader skips them)"
         )
         if self.ok:
             return f"OK {head}"
@@ -132,7 +132,7 @@ def _check_features(root: Path, result: CheckResult, progress: bool) -> dict[str
             result.add(rel, str(err))
             continue
         lengths[path.stem] = features.shape[0]
-        if not MIN_FRAMES <= features.shape[0] <= MAX_FRAMES:
+        if not MIN_FRAMES <= features.shape[0] < LENGTH_LIMIT:
             result.n_out_of_range += 1
         if not (root / TEXTS_DIR / f"{path.stem}.txt").is_file():
             result.add(rel, f"missing text: no {TEXTS_DIR}/{path.stem}.txt")

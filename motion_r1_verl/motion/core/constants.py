@@ -8,7 +8,10 @@
 FPS = 20
 N_JOINTS = 22
 FEATURE_DIM = 263
+# The HumanML3D protocol (Guo et al.'s loaders, T2M-GPT, MoMask): a clip (or caption crop) is kept when
+# MIN_FRAMES <= T < LENGTH_LIMIT and is then cut to at most MAX_FRAMES frames (their max_motion_length).
 MIN_FRAMES = 40
+LENGTH_LIMIT = 200
 MAX_FRAMES = 196
 
 ROOT_SLICE = slice(0, 4)

@@ -10,9 +10,14 @@ Why our own reader: the original loaders ``continue`` past bad files and short c
 word. Here every skipped clip, crop or caption line is counted in a :class:`ReadReport` with its
 reason (``strict=False``), or the first problem raises a :class:`UserError` naming the file
 (``strict=True``). Two deliberate differences from T2M's loader: crops of the same (start, end) are
-merged into one clip with several captions (T2M adds one sample per caption), and the 40..196 frame
-filter is applied to each produced clip separately (T2M drops a whole file, crops included, when the
-full clip is out of range).
+merged into one clip with several captions (T2M adds one sample per caption), and the length rule is
+applied to each produced clip separately (T2M drops a whole file, crops included, when the full clip is
+out of range).
+
+The length rule is the protocol's: a clip (or crop) of ``40 <= T < 200`` frames is kept and cut to its
+first 196 frames (``max_motion_length``); shorter or longer ones are skipped and counted. The reference
+loaders cut 197-199-frame clips to 196 through their random ``unit_length`` crop at every draw; the first
+196 frames here keep every read deterministic.
 
 Writes are atomic (:mod:`motion_r1_verl.runtime.files`) so an interrupted writer never leaves a half file.
 
@@ -36,7 +41,7 @@ from pathlib import Path
 import numpy as np
 
 from motion_r1_verl.errors import UserError
-from motion_r1_verl.motion.core.constants import FEATURE_DIM, FPS, MAX_FRAMES, MIN_FRAMES, N_JOINTS
+from motion_r1_verl.motion.core.constants import FEATURE_DIM, FPS, LENGTH_LIMIT, MAX_FRAMES, MIN_FRAMES, N_JOINTS
 from motion_r1_verl.motion.core.lexicon import lemmatize
 from motion_r1_verl.runtime.files import load_npy, save_npy_atomic, write_text_atomic
 
@@ -317,16 +322,20 @@ def iter_clips(
     report: ReadReport,
     *,
     min_frames: int = MIN_FRAMES,
-    max_frames: int = MAX_FRAMES,
+    length_limit: int | None = LENGTH_LIMIT,
+    crop_frames: int | None = MAX_FRAMES,
     expand_crops: bool = True,
     strict: bool = False,
 ) -> Iterator[MotionClip]:
     """Yield the clips (and crops) of ``ids`` under ``root``, recording every skip in ``report``.
 
+    A clip of ``min_frames <= T < length_limit`` frames is kept and cut to its first ``crop_frames``
+    (``None``: no upper bound, no cut); the defaults are the HumanML3D protocol's 40, 200 and 196.
     ``expand_crops=False`` ignores crop captions (they are neither yielded nor reported) and keeps
     only whole-clip captions. With ``strict=True`` a bad file raises ``UserError`` instead of being
-    skipped; clips outside ``min_frames..max_frames`` are skipped (and reported) either way.
+    skipped; clips out of the length range are skipped (and reported) either way.
     """
+    kept_range = f"{min_frames}..{length_limit - 1}" if length_limit is not None else f">= {min_frames}"
     root = Path(root)
 
     def problem(key: str, reason: str) -> None:
@@ -370,9 +379,11 @@ def iter_clips(
                     continue
                 clip_features = features[first:last]
             length = clip_features.shape[0]
-            if not min_frames <= length <= max_frames:
-                report.skip(out_id, f"{LENGTH_REASON}: {length} frames, kept {min_frames}..{max_frames}")
+            if length < min_frames or (length_limit is not None and length >= length_limit):
+                report.skip(out_id, f"{LENGTH_REASON}: {length} frames, kept {kept_range}")
                 continue
+            if crop_frames is not None:
+                clip_features = clip_features[:crop_frames]
             report.n_read += 1
             yield MotionClip(id=out_id, features=clip_features, captions=list(group))
 
@@ -382,11 +393,13 @@ def load_split(
     split: str,
     *,
     min_frames: int = MIN_FRAMES,
-    max_frames: int = MAX_FRAMES,
+    length_limit: int | None = LENGTH_LIMIT,
+    crop_frames: int | None = MAX_FRAMES,
     expand_crops: bool = True,
     strict: bool = False,
 ) -> tuple[list[MotionClip], ReadReport]:
-    """All clips of ``root/<split>.txt`` plus a report of what was skipped and why."""
+    """All clips of ``root/<split>.txt`` plus a report of what was skipped and why (the length rule of
+    :func:`iter_clips`)."""
     if not Path(root).is_dir():
         raise UserError(f"motion folder {root} not found")
     ids = read_split_ids(root, split)
@@ -397,7 +410,8 @@ def load_split(
             ids,
             report,
             min_frames=min_frames,
-            max_frames=max_frames,
+            length_limit=length_limit,
+            crop_frames=crop_frames,
             expand_crops=expand_crops,
             strict=strict,
         )
