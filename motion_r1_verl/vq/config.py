@@ -6,11 +6,23 @@ is rebuilt from it alone, so a checkpoint folder is loadable by path.
 Two presets:
 
 - ``t2m-gpt``: the tokenizer of T2M-GPT (Zhang et al. 2023) for full-scale GPU training: width 512,
-  codebook 512 x 512, two stride-2 down blocks, dilated ResNets (1, 3, 9), EMA decay 0.99 with
-  dead-code reset, commitment beta 0.02, smooth-L1 + 0.5 x joint-position loss, AdamW lr 2e-4,
-  64-frame windows, batch 256, 1000 warm-up steps, lr x 0.05 at step 200k of 300k.
+  codebook 512 x 512, two stride-2 down blocks, dilated ResNets with dilations 9, 3, 1 in the encoder and
+  the decoder (their ``Resnet1D(reverse_dilation=True)``), EMA decay 0.99 with dead-code reset,
+  commitment beta 0.02, smooth-L1 + 0.5 x joint-position loss, AdamW lr 2e-4, 64-frame windows, batch
+  256, 1000 warm-up steps, lr x 0.05 at step 200k of 300k; the root (dims 0:4) and foot-contact (259:263)
+  std divided by ``feat_bias = 5`` as MoMask normalises its VQ inputs, so those dims weigh more in the
+  loss than under the plain ``Std.npy``.
 - ``small``: the same architecture, narrow (width 128, codebook 256 x 128), batch 16, 3000 steps at
-  lr 1e-3 (x 0.1 at step 2400): minutes on 2 CPU cores on the synthetic dataset, ~19 mm test MPJPE.
+  lr 1e-3 (x 0.1 at step 2400), plain ``Std.npy`` (``feat_bias = 1``): minutes on 2 CPU cores on the
+  synthetic dataset.
+
+Where ``t2m-gpt`` still differs from T2M-GPT's ``models/encdec.py``: the layers, kernel sizes, strides
+and dilation order are theirs; ours also zeroes padded frames after every layer (a padding mask), so a
+padded batch of whole clips encodes like each clip alone. Training windows are unpadded, so training is
+unaffected.
+
+Checkpoints written before ``reverse_encoder_dilation`` and ``feat_bias`` existed load with the values
+they were trained with (ascending encoder dilations 1, 3, 9; ``feat_bias = 1``).
 
 Run ``python -m motion_r1_verl.vq.config`` to print both presets.
 """
@@ -47,7 +59,10 @@ class VQModelConfig:
     depth: int = 3
     """Residual blocks per dilated ResNet."""
     dilation_growth_rate: int = 3
-    """Dilation of block i is ``rate**i`` (1, 3, 9 for depth 3)."""
+    """Dilations are the powers ``rate**i`` (1, 3, 9 for depth 3)."""
+    reverse_encoder_dilation: bool = True
+    """Encoder blocks run the dilations largest first (9, 3, 1) as T2M-GPT's and MoMask's do; the
+    decoder always does. False: 1, 3, 9 in the encoder (checkpoints written before this field)."""
     activation: str = "relu"
     """Non-linearity: one of ``ACTIVATIONS``."""
     ema_decay: float = 0.99
@@ -101,6 +116,10 @@ class VQTrainConfig:
     pos_space: str = "ric"
     """Where the joint-position loss is computed: ``ric`` = the root-relative joint-position feature
     dims (T2M-GPT), ``joints`` = global joint positions from ``joints_from_features`` (metres)."""
+    feat_bias: float = 5.0
+    """The root (0:4) and foot-contact (259:263) std of the data's ``Std.npy`` is divided by this before
+    training (MoMask's ``feat_bias``), so those dims weigh more in the loss; the divided std is what the
+    checkpoint stores and every encode/decode uses. 1 = the plain ``Std.npy``."""
     val_every: int = 5000
     """Validate (reconstruction MPJPE, codebook usage) every N steps (and at the end)."""
     save_every: int = 5000
@@ -124,6 +143,8 @@ class VQTrainConfig:
             raise ValueError(f"VQTrainConfig.lr_milestones must be increasing, got {self.lr_milestones}")
         if self.commit_beta < 0 or self.pos_weight < 0:
             raise ValueError("VQTrainConfig.commit_beta and pos_weight must be >= 0")
+        if not self.feat_bias > 0 or self.feat_bias != self.feat_bias:
+            raise ValueError(f"VQTrainConfig.feat_bias must be > 0, got {self.feat_bias}")
         if self.pos_space not in POS_LOSS_SPACES:
             raise ValueError(f"VQTrainConfig.pos_space must be one of {POS_LOSS_SPACES}, got {self.pos_space!r}")
 
@@ -160,6 +181,9 @@ class VQConfig:
         unknown = (set(model) - model_keys) | (set(train) - train_keys) | (set(data) - {"model", "train"})
         if unknown:
             raise ValueError(f"unknown VQ config keys: {sorted(unknown)}")
+        # Configs saved before these fields existed were trained with the values they had then.
+        model.setdefault("reverse_encoder_dilation", False)
+        train.setdefault("feat_bias", 1.0)
         return cls(model=VQModelConfig(**model), train=VQTrainConfig(**train))
 
     def to_json(self) -> str:
@@ -190,6 +214,7 @@ def preset(name: str) -> VQConfig:
                 val_every=500,
                 save_every=500,
                 val_max_clips=64,
+                feat_bias=1.0,
             ),
         )
     raise field_error("preset", f"{name!r}: unknown VQ preset; choose one of {', '.join(PRESETS)}")

@@ -61,7 +61,7 @@ class ResBlock(nn.Module):
 
 
 class DilatedResNet(nn.Module):
-    """``depth`` residual blocks with dilations ``rate**i`` (reversed order in the decoder)."""
+    """``depth`` residual blocks with dilations ``rate**i``, largest first when ``reverse``."""
 
     def __init__(self, width: int, depth: int, rate: int, activation: str, reverse: bool = False) -> None:
         super().__init__()
@@ -87,7 +87,10 @@ class Encoder(nn.Module):
             nn.Conv1d(cfg.width, cfg.width, kernel_size=4, stride=2, padding=1) for _ in range(cfg.down_t)
         )
         self.resnets = nn.ModuleList(
-            DilatedResNet(cfg.width, cfg.depth, cfg.dilation_growth_rate, cfg.activation) for _ in range(cfg.down_t)
+            DilatedResNet(
+                cfg.width, cfg.depth, cfg.dilation_growth_rate, cfg.activation, reverse=cfg.reverse_encoder_dilation
+            )
+            for _ in range(cfg.down_t)
         )
         self.conv_out = nn.Conv1d(cfg.width, cfg.code_dim, kernel_size=3, padding=1)
 

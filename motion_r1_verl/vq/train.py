@@ -29,7 +29,7 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from motion_r1_verl.errors import UserError, field_error
-from motion_r1_verl.motion.core.constants import RIC_SLICE
+from motion_r1_verl.motion.core.constants import CONTACT_SLICE, FEATURE_DIM, RIC_SLICE, ROOT_SLICE
 from motion_r1_verl.motion.core.features import joints_from_features
 from motion_r1_verl.motion.core.normalization import Normalizer
 from motion_r1_verl.runtime.device import pick_device
@@ -179,11 +179,20 @@ class VQTrainer:
         save_checkpoint(out_dir, self.model, self.config, self.normalizer, self.trainer_state(), metadata)
 
 
-def _read_normalizer(data_dir: Path, train_clips: list[np.ndarray]) -> Normalizer:
+def _read_normalizer(data_dir: Path, train_clips: list[np.ndarray], feat_bias: float) -> Normalizer:
+    """The data's Mean/Std (fitted on the training split when absent), root and foot-contact std divided
+    by ``feat_bias`` (see :attr:`VQTrainConfig.feat_bias`)."""
     if (data_dir / "Mean.npy").is_file() and (data_dir / "Std.npy").is_file():
-        return Normalizer.load(data_dir)
-    logger.warning("%s has no Mean.npy/Std.npy: fitting them on the training split", data_dir)
-    return Normalizer.fit(train_clips)
+        normalizer = Normalizer.load(data_dir)
+    else:
+        logger.warning("%s has no Mean.npy/Std.npy: fitting them on the training split", data_dir)
+        normalizer = Normalizer.fit(train_clips)
+    if feat_bias == 1.0 or normalizer.dim != FEATURE_DIM:
+        return normalizer
+    std = normalizer.std.copy()
+    std[ROOT_SLICE] /= feat_bias
+    std[CONTACT_SLICE] /= feat_bias
+    return Normalizer(normalizer.mean, std)
 
 
 def _make_trainer(data_dir: Path, out_dir: Path, config, resume: bool, steps, dev) -> VQTrainer:
@@ -210,7 +219,7 @@ def _make_trainer(data_dir: Path, out_dir: Path, config, resume: bool, steps, de
     else:
         logger.warning("%s has no val.txt: training without validation", data_dir)
     if normalizer is None:
-        normalizer = _read_normalizer(data_dir, train_clips)
+        normalizer = _read_normalizer(data_dir, train_clips, config.train.feat_bias)
 
     trainer = VQTrainer(config, normalizer, train_clips, val_clips, dev, model=model)
     if state is not None:

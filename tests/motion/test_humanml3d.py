@@ -95,7 +95,11 @@ def test_length_rule_is_the_protocols_keep_40_to_199_and_cut_to_196(tmp_path):
 
 def test_length_rule_applies_to_caption_crops_too(tmp_path):
     features = _features(260)
-    captions = [Caption.from_text("a long walk"), Caption.from_text("a walk", 0.0, 9.95), Caption.from_text("a run", 0.0, 10.0)]
+    captions = [
+        Caption.from_text("a long walk"),
+        Caption.from_text("a walk", 0.0, 9.95),
+        Caption.from_text("a run", 0.0, 10.0),
+    ]
     write_clip(tmp_path, "c", features, captions)
     write_split(tmp_path, "train", ["c"])
     clips, report = load_split(tmp_path, "train")

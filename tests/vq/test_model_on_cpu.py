@@ -38,9 +38,20 @@ def test_t2m_gpt_preset_matches_paper_architecture():
     assert (cfg.model.down_t, cfg.model.depth, cfg.model.dilation_growth_rate) == (2, 3, 3)
     assert cfg.model.ema_decay == 0.99 and cfg.train.commit_beta == 0.02 and cfg.train.pos_weight == 0.5
     assert cfg.train.lr == 2e-4 and cfg.train.window == 64
+    assert cfg.train.feat_bias == 5.0  # MoMask's VQ normalisation
     model = MotionVQVAE(cfg.model)
-    dilations = [b.conv1.dilation[0] for b in model.encoder.resnets[0].blocks]
-    assert dilations == [1, 3, 9]
+    # T2M-GPT's Resnet1D runs its dilations largest first in the encoder and the decoder alike.
+    for resnet in [*model.encoder.resnets, *model.decoder.resnets]:
+        assert [b.conv1.dilation[0] for b in resnet.blocks] == [9, 3, 1]
+
+
+def test_configs_saved_before_the_dilation_order_and_feat_bias_load_as_trained():
+    legacy = preset("t2m-gpt").to_dict()
+    del legacy["model"]["reverse_encoder_dilation"], legacy["train"]["feat_bias"]
+    cfg = VQConfig.from_dict(legacy)
+    assert cfg.model.reverse_encoder_dilation is False and cfg.train.feat_bias == 1.0
+    model = MotionVQVAE(cfg.model)
+    assert [b.conv1.dilation[0] for b in model.encoder.resnets[0].blocks] == [1, 3, 9]
     assert [b.conv1.dilation[0] for b in model.decoder.resnets[0].blocks] == [9, 3, 1]
 
 
@@ -116,6 +127,7 @@ def test_eval_mode_does_not_touch_the_codebook():
         (lambda: VQModelConfig(codebook_size=1), "codebook_size"),
         (lambda: VQModelConfig(ema_decay=1.0), "ema_decay"),
         (lambda: VQTrainConfig(pos_space="angles"), "pos_space"),
+        (lambda: VQTrainConfig(feat_bias=0.0), "feat_bias"),
         (lambda: VQTrainConfig(lr_milestones=(10, 5)), "increasing"),
         (lambda: VQConfig(train=VQTrainConfig(window=30)), "multiple of the frames per code"),
         (lambda: VQConfig.from_dict({"model": {"widht": 3}}), "unknown VQ config keys"),
@@ -128,5 +140,6 @@ def test_config_rejects_bad_values(make, match):
 
 
 def test_config_dict_round_trip():
-    cfg = preset("small")
-    assert VQConfig.from_dict(cfg.to_dict()) == cfg
+    for name in ("small", "t2m-gpt"):
+        cfg = preset(name)
+        assert VQConfig.from_dict(cfg.to_dict()) == cfg

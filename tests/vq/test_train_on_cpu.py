@@ -49,6 +49,25 @@ def test_training_lowers_reconstruction_error(tiny_dataset, tmp_path):
     assert after.last_val.usage > 0.2, "the dead-code reset should keep a good part of the codebook in use"
 
 
+def test_feat_bias_divides_the_root_and_contact_std_the_checkpoint_keeps(tmp_path):
+    data = write_tiny_dataset(tmp_path / "data", sizes={"train": 8, "val": 2})
+    rng = np.random.default_rng(0)
+    mean, std = rng.normal(size=263).astype(np.float32), rng.uniform(0.5, 2.0, size=263).astype(np.float32)
+    np.save(data / "Mean.npy", mean)
+    np.save(data / "Std.npy", std)
+    train_vq(data, tmp_path / "ckpt", tiny_config(steps=1, feat_bias=4.0), device="cpu", progress=False)
+    _, config, normalizer = load_checkpoint(tmp_path / "ckpt")
+    assert config.train.feat_bias == 4.0
+    np.testing.assert_allclose(normalizer.mean, mean)
+    expected = std.copy()
+    expected[0:4] /= 4.0  # root angular velocity, linear velocity, height
+    expected[259:263] /= 4.0  # foot contacts
+    np.testing.assert_allclose(normalizer.std, expected, rtol=1e-6)
+    # The codec encodes with that normalisation: the same std it was trained under.
+    codec = MotionCodec.from_pretrained(tmp_path / "ckpt", device="cpu")
+    np.testing.assert_allclose(codec.normalizer.std, expected, rtol=1e-6)
+
+
 def test_fresh_run_refuses_existing_checkpoint(tiny_checkpoint, tiny_dataset):
     with pytest.raises(UserError, match="--resume"):
         train_vq(tiny_dataset, tiny_checkpoint, tiny_config(), device="cpu", progress=False)
