@@ -102,6 +102,7 @@ class AblationConfig:
     grpo_group_size: int = QuickstartConfig.grpo_group_size
     grpo_updates_per_step: int = QuickstartConfig.grpo_updates_per_step
     grpo_lr: float = QuickstartConfig.grpo_lr
+    grpo_temperature: float = QuickstartConfig.grpo_temperature
     arms: tuple[str, ...] = tuple(v.name for v in VARIANTS)  # the variants to train and evaluate
     samples: int = 2  # generations per caption (the evaluation's draws spread over them)
     # The cheaper designs: every seed's GRPO starts from the quickstart's own SFT model (seeds then vary
@@ -205,6 +206,7 @@ def grpo(config: AblationConfig, variant: Variant, seed: int, _out: Path) -> str
         group_size=config.grpo_group_size,
         updates_per_step=config.grpo_updates_per_step,
         lr=config.grpo_lr,
+        temperature=config.grpo_temperature,
         overrides=overrides,
     )
     return f"GRPO ({variant.label}, seed {seed}) in {folder / 'model'}"
@@ -481,6 +483,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--grpo-steps", type=int, default=QuickstartConfig.grpo_steps, help="GRPO steps per run")
     parser.add_argument("--grpo-lr", type=float, default=QuickstartConfig.grpo_lr, help="GRPO learning rate")
     parser.add_argument(
+        "--grpo-temperature",
+        type=float,
+        default=QuickstartConfig.grpo_temperature,
+        help="GRPO rollout temperature (validation samples at T = 1.0 whatever it is)",
+    )
+    parser.add_argument(
         "--grpo-updates",
         type=int,
         default=QuickstartConfig.grpo_updates_per_step,
@@ -510,6 +518,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             grpo_steps=args.grpo_steps,
             grpo_lr=args.grpo_lr,
             grpo_updates_per_step=args.grpo_updates,
+            grpo_temperature=args.grpo_temperature,
             samples=args.samples,
             shared_sft=args.shared_sft,
             validation_only=args.validation_only,

@@ -52,6 +52,7 @@ class QuickstartConfig:
     grpo_group_size: int = 8
     grpo_updates_per_step: int = 4  # optimiser steps per rollout batch (PPO mini-batches)
     grpo_lr: float = 1e-4
+    grpo_temperature: float = 1.0  # rollout sampling temperature (validation always samples at T = 1.0)
     report_videos: int = 3  # side-by-side ground truth / SFT / GRPO videos in the report
 
     def __post_init__(self) -> None:
@@ -61,6 +62,8 @@ class QuickstartConfig:
         for name in ("vq_steps", "retrieval_epochs", "judge_epochs", "grpo_steps", "sft_batch_size"):
             if getattr(self, name) < 1:
                 raise UserError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if not 0 < self.grpo_temperature <= 2:
+            raise field_error("grpo_temperature", f"must be in (0, 2], got {self.grpo_temperature}")
         if self.sft_epochs <= 0:
             raise field_error("sft_epochs", f"must be > 0, got {self.sft_epochs}")
         if self.cot_mode not in ("rules", "oracle"):
@@ -187,7 +190,7 @@ def rl_binding(config: QuickstartConfig, run_dir: Path) -> str:
     train_grpo(
         run_dir, run_dir / "sft-model", run_dir / "grpo-ckpt", run_dir / "grpo-model",
         steps=config.grpo_steps, prompts_per_step=config.grpo_prompts_per_step, group_size=config.grpo_group_size,
-        updates_per_step=config.grpo_updates_per_step, lr=config.grpo_lr,
+        updates_per_step=config.grpo_updates_per_step, lr=config.grpo_lr, temperature=config.grpo_temperature,
     )  # fmt: skip
     gain = validation_gain(run_dir / "grpo-ckpt" / "metrics.jsonl")
     return f"GRPO model (merged HF folder) in {run_dir / 'grpo-model'}; {gain}"

@@ -84,13 +84,16 @@ def train_grpo(
     group_size: int,
     updates_per_step: int,
     lr: float,
+    temperature: float = 1.0,
     overrides: Sequence[str] = (),
 ) -> None:
     """verl GRPO (recipes/motion_r1/grpo.sh) from ``model_path`` on the run's RL data and reward encoders,
     merged into ``target_dir``; ``overrides`` are extra hydra overrides (reward weights, seeds).
 
     Validation (the run's ``rl-data/val.parquet``) runs before training and at the profile's test_freq,
-    always at the last step; its points land in ``ckpt_dir/metrics.jsonl``.
+    always at the last step; its points land in ``ckpt_dir/metrics.jsonl``. ``temperature`` is the
+    rollout's sampling temperature (verl scores log-probabilities at the same temperature); validation
+    keeps the profile's own (T = 1.0), so runs with different rollout temperatures compare on one scale.
     """
     env = {
         "PROFILE": "cpu_tiny",
@@ -109,6 +112,7 @@ def train_grpo(
         f"actor_rollout_ref.actor.ppo_mini_batch_size={prompts_per_step // updates_per_step}",
         f"actor_rollout_ref.rollout.n={group_size}",
         f"actor_rollout_ref.actor.optim.lr={lr}",
+        f"actor_rollout_ref.rollout.temperature={temperature}",
         *overrides,
     )
     merge_env = {
