@@ -139,3 +139,21 @@ def test_generations_longer_than_the_protocol_are_scored_on_their_first_196_fram
     r_cropped = evaluate(ev, clips, cropped, np.random.default_rng(0), replications=2)
     assert r_long.metrics["FID"].mean == pytest.approx(r_cropped.metrics["FID"].mean)
     assert r_long.metrics["R@1"].mean == pytest.approx(r_cropped.metrics["R@1"].mean)
+
+
+def test_reference_scores_197_to_199_frame_clips_on_their_first_196_frames(toy_data, toy_ckpt, tmp_path):
+    """The protocol keeps clips of 40 <= T < 200 and scores at most 196 frames of each."""
+    from motion_r1_verl.motion.core.humanml3d import FEATURES_DIR
+
+    results = {}
+    for name, rows in (("long", 199), ("cut", 196)):
+        folder = shutil.copytree(toy_data, tmp_path / name)
+        for clip in load_split(toy_data, "test")[0]:
+            tiled = np.concatenate([clip.features] * (199 // len(clip.features) + 1))[:199]
+            np.save(folder / FEATURES_DIR / f"{clip.id}.npy", tiled[:rows])
+        out = tmp_path / f"{name}.json"
+        argv = ["eval", "--data", str(folder), "--split", "test", "--reference", "--ckpt", str(toy_ckpt)]
+        assert main([*argv, "--replications", "2", "--json", str(out), "--device", "cpu"]) == 0
+        results[name] = json.loads(out.read_text())["metrics"]
+    assert results["long"] == results["cut"]
+    assert len(load_split(tmp_path / "long", "test")[0]) == len(load_split(toy_data, "test")[0])
