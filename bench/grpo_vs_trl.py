@@ -635,6 +635,7 @@ def run_verl(args: argparse.Namespace, overrides: list[str], env: Mapping[str, s
         "OUT_DIR": str(work),
         "VQ_CKPT": str(args.run / "vq"),
         "RETRIEVAL_CKPT": str(args.run / "retrieval"),
+        "MOTION_DATA": str(args.run / "data"),
         "RAY_TMPDIR_RUN": ray_tmp,
         "VERL_FILE_LOGGER_PATH": str(metrics_path),
     }
@@ -680,6 +681,7 @@ def run_trl(args: argparse.Namespace, budget: Budget, order: list[int], env: Map
     reward_kwargs = budget.reward_kwargs | {
         "vq_ckpt": str(args.run / "vq"),
         "retrieval_ckpt": str(args.run / "retrieval"),
+        "data_dir": str(args.run / "data"),
     }
     spec = {
         "model": str(args.model),

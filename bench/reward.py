@@ -186,7 +186,8 @@ def main(argv: list[str] | None = None) -> int:
         vq, retrieval = (
             (args.models / "vq", args.models / "retrieval") if args.models else small_preset_models(Path(tmp))
         )
-        base = {"vq_ckpt": str(vq), "retrieval_ckpt": str(retrieval), "device": device}
+        # Random requests have no clips behind their ids: compare with the decoded ground-truth codes.
+        base = {"vq_ckpt": str(vq), "retrieval_ckpt": str(retrieval), "device": device, "motion_target": "decoded"}
         from reward_fns.scorer import get_local_scorer
 
         codebook = get_local_scorer(str(vq), str(retrieval), device).codebook_size
@@ -205,7 +206,13 @@ def main(argv: list[str] | None = None) -> int:
             parser.error("--grpo-run needs --vq and --retrieval (the checkpoints of that run)")
         figures.update(
             reward_share(
-                args.grpo_run, {"vq_ckpt": str(args.vq), "retrieval_ckpt": str(args.retrieval), "device": "cpu"}
+                args.grpo_run,
+                {
+                    "vq_ckpt": str(args.vq),
+                    "retrieval_ckpt": str(args.retrieval),
+                    "device": "cpu",
+                    "motion_target": "decoded",
+                },
             )
         )
 

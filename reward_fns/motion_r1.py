@@ -13,6 +13,7 @@ Per response (``solution_str``) it returns a dict that verl logs key by key::
     {"score": w_f*format + w_m*motion + w_s*semantic,
      "format": 1.0|0.0,       # exactly <think>..</think><output>..</output><Motion>..</Motion>, allowed length
      "motion": [0, 1],        # (1 + cos)/2 of motion-encoder embeddings: generated vs ground-truth motion
+                              # (the real clip from data_dir; motion_target=decoded: the decoded codes)
      "semantic": [0, 1],      # (1 + cos)/2: generated motion embedding vs the caption's text embedding
                               # (both 0 when the format fails: format_gate, the default; both measured
                               # whenever the checkpoints are given, also at weight 0, so a format-only
@@ -47,6 +48,7 @@ from typing import Any
 import numpy as np
 
 from motion_r1_verl.errors import UserError
+from motion_r1_verl.motion.core.humanml3d import is_plain_id
 from motion_r1_verl.protocol import DEFAULT_FRAMES_PER_CODE, FORMAT_REASONS, code_limits
 from reward_fns.format import ParsedResponse, check_format, format_reward
 from reward_fns.scorer import (
@@ -74,6 +76,7 @@ __all__ = [
 ]
 
 SCORERS = ("local", "ray")
+MOTION_TARGETS = ("real", "decoded")
 # Keys verl itself adds to reward kwargs when a reward model is configured; they are not ours.
 _VERL_KWARGS = frozenset({"reward_router_address", "reward_model_tokenizer"})
 # Reason counts are logged every this many responses (per process).
@@ -89,6 +92,11 @@ class RewardConfig:
     Fields:
         vq_ckpt: VQ-VAE checkpoint folder (``motion-r1 vq train --out``); decodes codes to motion.
         retrieval_ckpt: text-motion model folder (``motion-r1 retrieval train --out``); embeds motion/text.
+        motion_target: what the motion similarity compares the generated motion with: ``real`` (default,
+            the paper's definition) = the ground-truth clip ``ground_truth["id"]`` read from ``data_dir``
+            (the protocol's length rule: at most 196 frames); ``decoded`` = the ground-truth codes decoded
+            by the VQ-VAE (what any policy can reach through this tokenizer: a perfect answer scores 1).
+        data_dir: the HumanML3D-format folder the RL parquet was built from (``motion_target=real``).
         device: ``cpu``/``cuda``/``cuda:1``; empty = CUDA when the process has one, else CPU.
         w_format, w_motion, w_semantic: weights of the components in ``score`` (>= 0). A weight only
             decides what is paid: with both checkpoints given, ``motion`` and ``semantic`` are measured and
@@ -109,6 +117,8 @@ class RewardConfig:
 
     vq_ckpt: str = ""
     retrieval_ckpt: str = ""
+    motion_target: str = "real"
+    data_dir: str = ""
     device: str = ""
     w_format: float = 1.0
     w_motion: float = 1.0
@@ -145,6 +155,16 @@ class RewardConfig:
                 "reward_kwargs.vq_ckpt and reward_kwargs.retrieval_ckpt are required for the motion/semantic rewards "
                 "(set both checkpoint folders, or w_motion=0 and w_semantic=0 for a format-only reward)"
             )
+        if self.motion_target not in MOTION_TARGETS:
+            raise UserError(f"reward_kwargs.motion_target must be one of {MOTION_TARGETS}, got {self.motion_target!r}")
+        if self.uses_models and self.motion_target == "real" and not self.data_dir:
+            raise UserError(
+                "reward_kwargs.data_dir is required with motion_target=real (the default): the HumanML3D-format "
+                "folder of the ground-truth motions; or set motion_target=decoded to compare with the decoded "
+                "ground-truth codes"
+            )
+        if self.data_dir and not os.path.isdir(self.data_dir):
+            raise UserError(f"reward_kwargs.data_dir {self.data_dir} is not a folder")
 
     @classmethod
     def from_kwargs(cls, kwargs: Mapping[str, Any]) -> RewardConfig:
@@ -277,9 +297,11 @@ def combine(format_score: float, motion: float, semantic: float, cfg: RewardConf
     return float(cfg.w_format * format_score + cfg.w_motion * motion + cfg.w_semantic * semantic)
 
 
-def motion_reward(codes, ground_truth: GroundTruth, scorer) -> float:
-    """(1 + cos)/2 between the motion embeddings of ``codes`` and of the ground-truth codes."""
-    result = scorer.score(ScoreRequest(tuple(int(c) for c in codes), ground_truth.id, ground_truth.codes))
+def motion_reward(codes, ground_truth: GroundTruth, scorer, data_dir: str | None = None) -> float:
+    """(1 + cos)/2 between the motion embeddings of ``codes`` and of the ground truth: its real clip in
+    ``data_dir``, or its decoded codes when ``data_dir`` is None."""
+    request = ScoreRequest(tuple(int(c) for c in codes), ground_truth.id, ground_truth.codes, gt_data=data_dir)
+    result = scorer.score(request)
     return float(result.motion)
 
 
@@ -310,6 +332,8 @@ def _prepare(solution_str, ground_truth, extra_info, reward_kwargs):
     if not isinstance(solution_str, str):
         return _result(0, 0, 0, 0, None, "not a string"), cfg, None, None, None, None
     gt = parse_ground_truth(ground_truth, codebook_size) if scorer is not None else None
+    if isinstance(gt, GroundTruth) and cfg.motion_target == "real" and not is_plain_id(gt.id.partition("@")[0]):
+        gt = f"ground-truth id {gt.id!r} is not a clip name"
     if isinstance(gt, str):
         logger.debug("bad ground truth %r: %s", ground_truth, gt)
         return _result(0, 0, 0, 0, None, "bad ground truth"), cfg, None, None, None, None
@@ -326,7 +350,8 @@ def _prepare(solution_str, ground_truth, extra_info, reward_kwargs):
         return _result(combine(fmt, 0, 0, cfg), fmt, 0, 0, parsed, reason), cfg, parsed, None, None, None
     # The encoder sees at most scorer.max_codes codes; longer spans already fail the format check.
     codes = tuple(int(c) for c in parsed.codes[: scorer.max_codes])
-    request = ScoreRequest(codes, gt.id, gt.codes[: scorer.max_codes], caption)
+    gt_data = os.path.abspath(cfg.data_dir) if cfg.motion_target == "real" else None
+    request = ScoreRequest(codes, gt.id, gt.codes[: scorer.max_codes], caption, gt_data)
     return None, cfg, parsed, request, scorer, reason
 
 

@@ -7,8 +7,10 @@ that collects concurrent requests into batches:
 
 - :class:`MotionScorer`: the models (``MotionCodec`` + ``TextMotionModel``) and ``score_batch``: decode
   generated codes, embed them, compare with the ground-truth motion embedding and the caption
-  embedding. Ground-truth motion embeddings (keyed by motion id + codes) and caption embeddings are
-  computed once per process and cached; generated motions are embedded once per distinct code
+  embedding. The ground-truth motion is the real clip read from the request's ``gt_data`` folder (the
+  paper's definition), or the decoded ground-truth codes when it has none. Ground-truth motion
+  embeddings (keyed by folder + id, or id + codes) and caption embeddings are computed once per process
+  and cached; generated motions are embedded once per distinct code
   sequence (duplicates in a batch, and a bounded LRU across batches: GRPO samples often agree).
 - :class:`BatchingScorer`: dynamic batching. One worker thread takes the first waiting request, waits
   at most ``wait_ms`` for more (up to ``max_batch``), scores them together and resolves each caller's
@@ -44,6 +46,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from motion_r1_verl.motion.core.humanml3d import load_clip
+
 logger = logging.getLogger(__name__)
 
 # How long the batcher waits for more requests after the first one. Larger batches amortise the model
@@ -67,6 +71,9 @@ class ScoreRequest:
     """Ground-truth motion codes (non-empty and in range when ``gt_id`` is given)."""
     caption: str | None = None
     """Caption for the semantic similarity; None skips it."""
+    gt_data: str | None = None
+    """HumanML3D-format folder holding the ground-truth motion ``gt_id`` (read with the protocol's length
+    rule); None compares with the decoded ``gt_codes`` instead."""
 
 
 @dataclass(frozen=True)
@@ -90,10 +97,12 @@ class ScorerStats:
     batch_sizes: list[int] = field(default_factory=list)
 
 
-def _gt_key(gt_id: str, gt_codes: tuple[int, ...]) -> str:
+def _gt_key(request: ScoreRequest) -> str:
+    if request.gt_data is not None:
+        return f"real:{request.gt_data}:{request.gt_id}"
     # The codes are part of the key: two datasets (or two codecs) may reuse an id for different motions.
-    digest = hashlib.blake2b(np.asarray(gt_codes, dtype=np.int64).tobytes(), digest_size=8).hexdigest()
-    return f"{gt_id}:{digest}"
+    digest = hashlib.blake2b(np.asarray(request.gt_codes, dtype=np.int64).tobytes(), digest_size=8).hexdigest()
+    return f"decoded:{request.gt_id}:{digest}"
 
 
 def to_unit_interval(cosine: torch.Tensor) -> torch.Tensor:
@@ -167,13 +176,16 @@ class MotionScorer:
             return []
         t0 = time.perf_counter()
         gen = self._generated_embeddings([r.codes for r in requests])  # (B, d), L2-normalised
-        keys = [None if r.gt_id is None else _gt_key(r.gt_id, r.gt_codes) for r in requests]
-        missing = {k: r.gt_codes for k, r in zip(keys, requests, strict=True) if k is not None}
-        missing = {k: codes for k, codes in missing.items() if k not in self._gt_cache}
-        if missing:
-            emb = self._embed_codes(list(missing.values()))
-            self._gt_cache.update(zip(missing, emb, strict=True))
-            self.stats.gt_cache_misses += len(missing)
+        keys = [None if r.gt_id is None else _gt_key(r) for r in requests]
+        missing = {k: r for k, r in zip(keys, requests, strict=True) if k is not None and k not in self._gt_cache}
+        decoded = {k: r.gt_codes for k, r in missing.items() if r.gt_data is None}
+        if decoded:
+            self._gt_cache.update(zip(decoded, self._embed_codes(list(decoded.values())), strict=True))
+        real = {k: r for k, r in missing.items() if r.gt_data is not None}
+        if real:
+            clips = [load_clip(r.gt_data, r.gt_id).features for r in real.values()]
+            self._gt_cache.update(zip(real, self.model.encode_motion(clips), strict=True))
+        self.stats.gt_cache_misses += len(missing)
         motion: list[float | None] = [None] * len(requests)
         with_gt = [i for i, k in enumerate(keys) if k is not None]
         if with_gt:

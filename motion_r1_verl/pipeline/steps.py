@@ -102,6 +102,7 @@ def train_grpo(
         "OUT_DIR": str(ckpt_dir),
         "VQ_CKPT": str(run_dir / "vq"),
         "RETRIEVAL_CKPT": str(run_dir / "retrieval"),
+        "MOTION_DATA": str(run_dir / "data"),
     }
     run_recipe(
         "grpo.sh",

@@ -2,10 +2,13 @@
 # GRPO with upstream verl's main_ppo and the Motion-R1 reward, for one profile (config/grpo_<PROFILE>.yaml).
 #
 #   PROFILE=cpu_tiny MODEL_PATH=runs/sft-merged DATA_DIR=runs/rl OUT_DIR=runs/grpo \
-#   VQ_CKPT=runs/vq RETRIEVAL_CKPT=runs/retrieval recipes/motion_r1/grpo.sh [extra hydra overrides]
+#   VQ_CKPT=runs/vq RETRIEVAL_CKPT=runs/retrieval MOTION_DATA=runs/synth recipes/motion_r1/grpo.sh [overrides]
 #
 # MODEL_PATH is the merged SFT checkpoint (merge.sh TARGET_DIR); DATA_DIR holds train.parquet (and
-# optionally val.parquet) from `motion-r1 dataset rl`. The reward is
+# optionally val.parquet) from `motion-r1 dataset rl`; MOTION_DATA is the HumanML3D-format folder those
+# rows were built from: the motion reward compares each generated motion with the real ground-truth
+# clip in it. Without MOTION_DATA the reward compares with the decoded ground-truth codes instead
+# (reward_kwargs.motion_target=decoded), and says so. The reward is
 # reward_fns.motion_r1 (weights etc.: +reward.custom_reward_function.reward_kwargs.w_semantic=0.5).
 # Outputs: OUT_DIR/global_step_N/ checkpoints, OUT_DIR/metrics.jsonl (one JSON object per step),
 # OUT_DIR/rollouts/N.jsonl (verl's dump: every response with its score) and OUT_DIR/rollouts/rewards/N.jsonl
@@ -24,6 +27,7 @@ DATA_DIR=${DATA_DIR:?set DATA_DIR to the folder with the RL train.parquet}
 OUT_DIR=${OUT_DIR:?set OUT_DIR to the checkpoint folder}
 VQ_CKPT=${VQ_CKPT:?set VQ_CKPT to the VQ-VAE checkpoint folder (motion-r1 vq train --out)}
 RETRIEVAL_CKPT=${RETRIEVAL_CKPT:?set RETRIEVAL_CKPT to the text-motion checkpoint (motion-r1 retrieval train --out)}
+MOTION_DATA=${MOTION_DATA:-}
 PYTHON=${PYTHON:-python}
 
 test -f "$HERE/config/grpo_$PROFILE.yaml" || { echo "unknown profile $PROFILE (see $HERE/config/grpo_*.yaml)" >&2; exit 2; }
@@ -31,6 +35,14 @@ test -f "$DATA_DIR/train.parquet" || { echo "$DATA_DIR/train.parquet not found" 
 test -f "$MODEL_PATH/config.json" || { echo "$MODEL_PATH is not a Hugging Face model folder" >&2; exit 2; }
 mkdir -p "$OUT_DIR"
 OUT_DIR=$(cd "$OUT_DIR" && pwd)
+
+if [[ -n "$MOTION_DATA" ]]; then
+    test -d "$MOTION_DATA" || { echo "MOTION_DATA=$MOTION_DATA is not a folder" >&2; exit 2; }
+    MOTION_TARGET=(+reward.custom_reward_function.reward_kwargs.data_dir="$(cd "$MOTION_DATA" && pwd)")
+else
+    echo "grpo.sh: MOTION_DATA not set: the motion reward compares with the decoded ground-truth codes" >&2
+    MOTION_TARGET=(+reward.custom_reward_function.reward_kwargs.motion_target=decoded)
+fi
 
 # main_ppo always builds a validation dataset; without val.parquet it validates on train prompts
 # (only when trainer.test_freq > 0 or val_before_train, which the cpu_tiny profile turns off).
@@ -79,5 +91,6 @@ trap stop_own_ray EXIT
     trainer.v1.sampler.sampler_kwargs.reward_dump_dir="$OUT_DIR/rollouts/rewards" \
     +reward.custom_reward_function.reward_kwargs.vq_ckpt="$VQ_CKPT" \
     +reward.custom_reward_function.reward_kwargs.retrieval_ckpt="$RETRIEVAL_CKPT" \
+    "${MOTION_TARGET[@]}" \
     +ray_kwargs.ray_init._temp_dir="$RAY_TMPDIR_RUN" \
     "$@"

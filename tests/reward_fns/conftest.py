@@ -19,5 +19,13 @@ def reward_models(tmp_path_factory) -> tuple[Path, Path, Path]:
 
 @pytest.fixture(scope="session")
 def reward_kwargs(reward_models) -> dict:
+    """The reward against the decoded ground-truth codes: a response with those codes scores motion 1."""
     _, vq, retrieval = reward_models
-    return {"vq_ckpt": str(vq), "retrieval_ckpt": str(retrieval), "device": "cpu"}
+    return {"vq_ckpt": str(vq), "retrieval_ckpt": str(retrieval), "device": "cpu", "motion_target": "decoded"}
+
+
+@pytest.fixture(scope="session")
+def real_target_kwargs(reward_models) -> dict:
+    """The default reward: the motion similarity against the real ground-truth clip of the dataset."""
+    data, vq, retrieval = reward_models
+    return {"vq_ckpt": str(vq), "retrieval_ckpt": str(retrieval), "device": "cpu", "data_dir": str(data)}

@@ -198,3 +198,52 @@ def test_default_span_limits_come_from_the_codec():
     cfg = RewardConfig(**fmt_only)
     assert cfg.code_limits(4) == (10, 49) and cfg.code_limits(2) == (20, 98)
     assert RewardConfig(**fmt_only, min_codes=3, max_codes=7).code_limits(2) == (3, 7)
+
+
+def test_motion_similarity_compares_with_the_real_clip_by_default(reward_models, real_target_kwargs):
+    """The paper's motion reward: generated motion vs the ground-truth motion itself, not its codes."""
+    from motion_r1_verl.motion.core.humanml3d import load_clip
+    from motion_r1_verl.retrieval.model import TextMotionModel
+    from motion_r1_verl.vq.codec import MotionCodec
+
+    data, vq, retrieval = reward_models
+    codec = MotionCodec.from_pretrained(vq, device="cpu")
+    real = load_clip(data, "000001").features
+    codes = codec.encode([real])[0].tolist()
+    gt = {"id": "000001", "codes": codes}
+    out = compute_score("motion_r1", response(codes), gt, CAPTION, **real_target_kwargs)
+    decoded = compute_score("motion_r1", response(codes), gt, CAPTION, **real_target_kwargs, motion_target="decoded")
+    assert decoded["motion"] == pytest.approx(1.0, abs=1e-5)
+    # The tokenizer loses detail: its best answer is close to, not equal to, the real clip.
+    model = TextMotionModel.from_pretrained(retrieval, device="cpu")
+    z_gen, z_real = model.encode_motion([codec.decode([np.asarray(codes)])[0], real])
+    expected = (1 + float((z_gen * z_real).sum())) / 2
+    assert out["motion"] == pytest.approx(expected, abs=1e-5)
+    assert out["motion"] < 1.0 - 1e-4
+    assert out["semantic"] == pytest.approx(decoded["semantic"], abs=1e-6)  # the caption side is unchanged
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"data_dir": ""}, "data_dir is required with motion_target=real"),
+        ({"data_dir": "/nonexistent/folder"}, "is not a folder"),
+        ({"motion_target": "codes"}, "motion_target must be one of"),
+    ],
+)
+def test_real_target_configuration_mistakes_stop_the_run(real_target_kwargs, kwargs, match):
+    with pytest.raises(UserError, match=match):
+        compute_score("motion_r1", response(GT["codes"]), GT, CAPTION, **{**real_target_kwargs, **kwargs})
+
+
+def test_real_target_with_an_id_the_folder_lacks_raises_naming_the_file(real_target_kwargs):
+    gt = {"id": "999999", "codes": GT["codes"]}
+    with pytest.raises(UserError, match=r"999999\.npy"):
+        compute_score("motion_r1", response(GT["codes"]), gt, CAPTION, **real_target_kwargs)
+
+
+def test_real_target_refuses_an_id_that_is_a_path(real_target_kwargs):
+    out = compute_score(
+        "motion_r1", response(GT["codes"]), {"id": "../x", "codes": [1, 2]}, CAPTION, **real_target_kwargs
+    )
+    assert out["reason"] == "bad ground truth" and out["score"] == 0.0

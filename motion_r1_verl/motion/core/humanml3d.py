@@ -421,6 +421,20 @@ def load_split(
     return clips, report
 
 
+def load_clip(root: str | os.PathLike, clip_id: str) -> MotionClip:
+    """One clip (or caption crop ``id@start-end``) of ``root`` by id, read as :func:`load_split` reads it
+    (the same length rule and cut). A missing, unreadable or out-of-range clip raises ``UserError``."""
+    base = clip_id.partition("@")[0]
+    if not is_plain_id(base):
+        raise UserError(f"clip id {clip_id!r} is not a plain file name")
+    report = ReadReport()
+    for clip in iter_clips(root, [base], report):
+        if clip.id == clip_id:
+            return clip
+    reason = report.skipped.get(clip_id) or report.skipped.get(base) or "no such clip or caption crop"
+    raise UserError(f"{Path(root) / FEATURES_DIR / (base + '.npy')}: clip {clip_id!r} not readable: {reason}")
+
+
 # --------------------------------------------------------------------------------------------
 # Writer
 # --------------------------------------------------------------------------------------------
