@@ -29,7 +29,9 @@ class TextMotionConfig:
     text_model: str = DEFAULT_TEXT_MODEL  # frozen sentence encoder: hub id resolved offline, or a local folder
     text_dim: int = 384  # output size of the frozen sentence encoder (all-MiniLM-L6-v2: 384)
     temperature: float = 0.1  # InfoNCE softmax temperature (TMR uses 0.1)
-    duplicate_threshold: float = 0.95  # captions with text-embedding cosine above this are not negatives
+    # Captions with text-embedding cosine above this are not negatives: TMR's threshold_selfsim 0.80 is on the
+    # (1 + cos) / 2 scale, i.e. cosine 0.6 (its 0.95 is the threshold of its retrieval metrics, not training).
+    duplicate_threshold: float = 0.6
 
     def __post_init__(self) -> None:
         if self.d_model % self.n_heads:

@@ -126,3 +126,11 @@ def test_duplicate_captions_are_not_negatives():
     filtered = info_nce(z, z, 0.1, frozen, 0.95)
     unfiltered = info_nce(z, z, 0.1, frozen, 1.0)
     assert filtered < 1e-3 < unfiltered
+
+
+def test_default_duplicate_filter_is_tmrs():
+    # TMR filters negatives at threshold_selfsim 0.80 on the (1 + cos) / 2 scale of its text embeddings.
+    assert TextMotionConfig().duplicate_threshold == pytest.approx(2 * 0.80 - 1)
+    sim = torch.tensor([[1.0, 0.65, 0.55], [0.65, 1.0, 0.2], [0.55, 0.2, 1.0]])
+    keep = negative_mask(sim, TextMotionConfig().duplicate_threshold)
+    assert keep.tolist() == [[True, False, True], [False, True, True], [True, True, True]]
