@@ -214,8 +214,9 @@ def grpo(config: AblationConfig, variant: Variant, seed: int, _out: Path) -> str
 
 def generate(config: AblationConfig, variant: Variant, seed: int, split: str, _out: Path) -> str:
     target = gen_dir(config, variant.name, seed, split)
+    reasoning = "none" if variant.name == "nocot-sft" else "think+output"  # the prompt each SFT was trained on
     ok, total = generate_split(
-        model_dir(config, variant, seed), data_dir(config.run), split, target, seed, samples=config.samples
+        model_dir(config, variant, seed), data_dir(config.run), split, target, seed, config.samples, reasoning
     )
     return f"{ok}/{total} well-formed {split} generations in {target}"
 

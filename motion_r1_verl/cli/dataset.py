@@ -47,9 +47,10 @@ def _build_sft(args: argparse.Namespace) -> int:
 
 def _build_rl(args: argparse.Namespace) -> int:
     from motion_r1_verl.datasets.rl import RLBuildConfig, build_rl_dataset
+    from motion_r1_verl.protocol import system_prompt_for
 
     triplets = _triplets(args)
-    config = RLBuildConfig(**_split_fields(args))
+    config = RLBuildConfig(**_split_fields(args), system_prompt=system_prompt_for(args.reasoning))
     counts = build_rl_dataset(triplets, args.out, config)
     print(f"wrote {args.out}: {json.dumps(counts)}")
     return 0
@@ -119,4 +120,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         formatter_class=fmt,
     )
     _add_triplet_source_flags(p)
+    p.add_argument(
+        "--reasoning",
+        choices=REASONING_CHOICES,
+        default="think+output",
+        help="the response layout the policy was fine-tuned on (dataset sft --reasoning): picks the matching "
+        "system prompt; with 'think', also pass the reward with_output=false",
+    )
     p.set_defaults(func=_build_rl)

@@ -17,6 +17,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from motion_r1_verl.errors import UserError
+from motion_r1_verl.protocol import REASONING_CHOICES
 
 EXAMPLE = """example:
   motion-r1 generate "a person walks forward then waves" --model runs/quickstart/grpo-merged --n 4
@@ -69,6 +70,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-size", type=int, default=16, help="responses per generate call (default 16)")
     p.add_argument("--backend", choices=("auto", "hf", "vllm"), default="auto", help="auto: vLLM if GPU+vLLM, else hf")
     p.add_argument("--device", default=None, help="torch device for hf and the codec (default cuda if available)")
+    p.add_argument(
+        "--reasoning",
+        choices=REASONING_CHOICES,
+        default="think+output",
+        help="the layout the model was fine-tuned on (dataset sft --reasoning): its system prompt is used",
+    )
     p.add_argument("--video", choices=("mp4", "gif", "none"), default="mp4", help="animation format (default mp4)")
     p.add_argument("--no-bvh", action="store_true", help="do not write BVH files")
     p.add_argument("--resume", action="store_true", help="skip captions whose --n samples are already in --out")
@@ -173,6 +180,7 @@ def _generate(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         backend=args.backend,
         device=args.device,
+        reasoning=args.reasoning,
     )
     if args.resume:
         done = completed_ids(args.out, args.n)

@@ -18,7 +18,7 @@ from pathlib import Path
 from motion_r1_verl.datasets.splits import SplitConfig, build_parquet_splits, split_by_clip
 from motion_r1_verl.datasets.triplets import Triplet
 from motion_r1_verl.errors import UserError
-from motion_r1_verl.protocol import REASONING_CHOICES, SYSTEM_PROMPT, chat_prompt, format_response
+from motion_r1_verl.protocol import REASONING_CHOICES, SYSTEM_PROMPT, chat_prompt, format_response, system_prompt_for
 
 
 def sft_messages(
@@ -43,9 +43,11 @@ class SFTBuildConfig(SplitConfig):
 
     @classmethod
     def for_reasoning(cls, reasoning: str, **split_fields) -> "SFTBuildConfig":
-        """``reasoning`` is one of REASONING_CHOICES (the ``dataset sft --reasoning`` flag)."""
+        """``reasoning`` is one of REASONING_CHOICES (the ``dataset sft --reasoning`` flag); the system prompt
+        is that layout's (``protocol.system_prompt_for``) unless ``split_fields`` names one."""
         if reasoning not in REASONING_CHOICES:
             raise UserError(f"reasoning must be one of {', '.join(REASONING_CHOICES)}, got {reasoning!r}")
+        split_fields.setdefault("system_prompt", system_prompt_for(reasoning))
         return cls(**split_fields, with_think=reasoning != "none", with_output=reasoning == "think+output")
 
 

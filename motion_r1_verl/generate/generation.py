@@ -31,6 +31,7 @@ from tqdm import tqdm
 from motion_r1_verl.errors import UserError, field_error
 from motion_r1_verl.generate.sampler import BACKENDS, Sampler, SamplingSettings, load_sampler
 from motion_r1_verl.motion.core.constants import FPS
+from motion_r1_verl.protocol import REASONING_CHOICES, system_prompt_for
 from motion_r1_verl.vq.hook import decode_texts, get_codec
 
 logger = logging.getLogger(__name__)
@@ -55,6 +56,8 @@ class GenerateConfig:
         batch_size: jobs (caption x sample) per generate call.
         backend: ``auto`` (vLLM with CUDA if installed, else transformers), ``hf`` or ``vllm``.
         device: torch device for the transformers model and the codec (default CUDA if available).
+        reasoning: the response layout the model was fine-tuned on (``protocol.REASONING_CHOICES``);
+            picks the system prompt of its training rows.
     """
 
     retries: int = 2
@@ -65,8 +68,11 @@ class GenerateConfig:
     batch_size: int = 16
     backend: str = "auto"
     device: str | None = None
+    reasoning: str = "think+output"
 
     def __post_init__(self) -> None:
+        if self.reasoning not in REASONING_CHOICES:
+            raise field_error("reasoning", f"must be one of {', '.join(REASONING_CHOICES)}, got {self.reasoning!r}")
         if self.retries < 0:
             raise field_error("retries", f"must be >= 0, got {self.retries}")
         if self.batch_size < 1:
@@ -77,7 +83,7 @@ class GenerateConfig:
         self.settings()
 
     def settings(self) -> SamplingSettings:
-        return SamplingSettings(self.temperature, self.top_p, self.max_new_tokens)
+        return SamplingSettings(self.temperature, self.top_p, self.max_new_tokens, system_prompt_for(self.reasoning))
 
 
 @dataclass

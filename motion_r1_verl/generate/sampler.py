@@ -31,7 +31,7 @@ from typing import Protocol
 import torch
 
 from motion_r1_verl.errors import UserError, field_error
-from motion_r1_verl.protocol import MOTION_END, chat_prompt
+from motion_r1_verl.protocol import MOTION_END, SYSTEM_PROMPT, chat_prompt
 from motion_r1_verl.runtime.device import pick_device
 
 logger = logging.getLogger(__name__)
@@ -47,11 +47,14 @@ class SamplingSettings:
         temperature: softmax temperature; 0 means greedy decoding.
         top_p: nucleus sampling mass (1.0 = off).
         max_new_tokens: generation budget per response (reasoning + motion tokens).
+        system_prompt: the system turn of every prompt: the one the model was fine-tuned with
+            (``protocol.system_prompt_for(reasoning)``).
     """
 
     temperature: float = 1.0
     top_p: float = 1.0
     max_new_tokens: int = 768
+    system_prompt: str = SYSTEM_PROMPT
 
     def __post_init__(self) -> None:
         if self.temperature < 0:
@@ -72,9 +75,11 @@ class Sampler(Protocol):
     def sample(self, captions: Sequence[str], settings: SamplingSettings, seed: int) -> list[str]: ...
 
 
-def render_prompt(tokenizer, caption: str) -> list[int]:
+def render_prompt(tokenizer, caption: str, system_prompt: str = SYSTEM_PROMPT) -> list[int]:
     """Token ids of the training prompt for ``caption`` followed by the assistant generation prompt."""
-    text = tokenizer.apply_chat_template(chat_prompt(caption), tokenize=False, add_generation_prompt=True)
+    text = tokenizer.apply_chat_template(
+        chat_prompt(caption, system_prompt), tokenize=False, add_generation_prompt=True
+    )
     return tokenizer(text, add_special_tokens=False)["input_ids"]
 
 
@@ -143,7 +148,7 @@ class HFSampler:
 
         if not captions:
             return []
-        prompts = [render_prompt(self.tokenizer, c) for c in captions]
+        prompts = [render_prompt(self.tokenizer, c, settings.system_prompt) for c in captions]
         batch = self.tokenizer.pad({"input_ids": prompts}, padding=True, return_tensors="pt").to(self.device)
         sampling = {} if settings.greedy else {"temperature": settings.temperature, "top_p": settings.top_p}
         # Explicit neutral values: otherwise the model's generation_config.json fills them in (Qwen2.5-Instruct
@@ -187,7 +192,7 @@ class VLLMSampler:
 
         if not captions:
             return []
-        prompts = [{"prompt_token_ids": render_prompt(self.tokenizer, c)} for c in captions]
+        prompts = [{"prompt_token_ids": render_prompt(self.tokenizer, c, settings.system_prompt)} for c in captions]
         params = [
             SamplingParams(
                 n=1,

@@ -125,10 +125,10 @@ def train_grpo(
 
 
 def generate_split(
-    model_dir: Path, data: Path, split: str, gen_dir: Path, seed: int, samples: int = 1
+    model_dir: Path, data: Path, split: str, gen_dir: Path, seed: int, samples: int = 1, reasoning: str = "think+output"
 ) -> tuple[int, int]:
     """``samples`` motions per caption of ``split`` into ``gen_dir`` (``motion-r1 generate --data``); returns
-    (well-formed, total).
+    (well-formed, total). ``reasoning`` is the layout the model was fine-tuned on (its system prompt).
 
     With several samples per caption the evaluation's replications draw different ones, so its mean
     averages over the model's sampling as well as over the R-Precision batches. A sample that never held
@@ -136,7 +136,8 @@ def generate_split(
     the model in every metric instead of dropping out of the evaluation.
     """
     motion_r1("generate", "--model", model_dir, "--data", data, "--split", split, "--n", str(samples), "--seed",
-              str(seed), "--out", gen_dir, "--video", "none", "--no-bvh", "--quiet", "--fill-failed")  # fmt: skip
+              str(seed), "--out", gen_dir, "--video", "none", "--no-bvh", "--quiet", "--fill-failed",
+              "--reasoning", reasoning)  # fmt: skip
     summary = json.loads((gen_dir / "summary.json").read_text(encoding="utf-8"))
     return int(summary["valid_samples"]), int(summary["samples"])
 

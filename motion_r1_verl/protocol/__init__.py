@@ -4,7 +4,8 @@ Every stage that writes or judges a response goes through here, so they cannot d
 
 - ``template``: the spelling of the tags and motion tokens, and the writer of responses
   (``format_response``, ``codes_to_text``);
-- ``prompt``: the system prompt and the chat turns of a caption (SFT rows, RL prompts, generation);
+- ``prompt``: the system prompt of each response layout and the chat turns of a caption (SFT rows, RL
+  prompts, generation);
 - ``scanner``: ``scan_response(text, codebook_size)``, one linear scan into a typed :class:`Response`
   (think, plan, motion spans and codes, the strict format verdict and its reason). The format reward,
   the decode hook, generation, the tokenizer checks, rollout diagnosis and the tests all read it.
@@ -12,7 +13,7 @@ Every stage that writes or judges a response goes through here, so they cannot d
 This package imports nothing from the stages (only the motion constants for clip lengths).
 """
 
-from motion_r1_verl.protocol.prompt import SYSTEM_PROMPT, chat_prompt, user_prompt
+from motion_r1_verl.protocol.prompt import SYSTEM_PROMPT, SYSTEM_PROMPTS, chat_prompt, system_prompt_for, user_prompt
 from motion_r1_verl.protocol.scanner import (
     DEFAULT_FRAMES_PER_CODE,
     DEFAULT_MAX_CODES,
@@ -50,6 +51,7 @@ __all__ = [
     "REASONING_CHOICES",
     "REASONING_TAGS",
     "SYSTEM_PROMPT",
+    "SYSTEM_PROMPTS",
     "THINK_END",
     "THINK_START",
     "MotionSpan",
@@ -61,5 +63,6 @@ __all__ = [
     "motion_token",
     "motion_tokens",
     "scan_response",
+    "system_prompt_for",
     "user_prompt",
 ]

@@ -4,7 +4,15 @@ The system prompt states the output format exactly as :func:`motion_r1_verl.prot
 writes it, so a model that follows the prompt produces text the scanner accepts.
 """
 
-from motion_r1_verl.protocol.template import MOTION_END, MOTION_START, OUTPUT_END, OUTPUT_START, THINK_END, THINK_START
+from motion_r1_verl.protocol.template import (
+    MOTION_END,
+    MOTION_START,
+    OUTPUT_END,
+    OUTPUT_START,
+    REASONING_CHOICES,
+    THINK_END,
+    THINK_START,
+)
 
 # Short on purpose: it precedes every caption of every SFT row and every rollout, so each word costs
 # compute in every training step (88 tokens were a third of a tiny model's SFT row).
@@ -13,6 +21,26 @@ SYSTEM_PROMPT = (
     f"numbered plan inside {OUTPUT_START} {OUTPUT_END}, then write the motion as motion tokens inside "
     f"{MOTION_START} {MOTION_END}."
 )
+
+# One system prompt per response layout (REASONING_CHOICES): each asks for exactly the blocks its SFT
+# responses hold, so the paper's <think>..</think><Motion>..</Motion> variant is never asked for <output>.
+SYSTEM_PROMPTS: dict[str, str] = {
+    "think+output": SYSTEM_PROMPT,
+    "think": (
+        f"Break the described motion into ordered sub-actions inside {THINK_START} {THINK_END}, then write the "
+        f"motion as motion tokens inside {MOTION_START} {MOTION_END}."
+    ),
+    "none": f"Write the described motion as motion tokens inside {MOTION_START} {MOTION_END}.",
+}
+assert set(SYSTEM_PROMPTS) == set(REASONING_CHOICES)
+
+
+def system_prompt_for(reasoning: str) -> str:
+    """The system prompt of a response layout: ``think+output`` (Motion-R1 as trained here), ``think``
+    (the paper's ``<think>..</think><Motion>..</Motion>``) or ``none`` (the motion span alone)."""
+    if reasoning not in SYSTEM_PROMPTS:
+        raise ValueError(f"reasoning must be one of {', '.join(REASONING_CHOICES)}, got {reasoning!r}")
+    return SYSTEM_PROMPTS[reasoning]
 
 
 def user_prompt(caption: str) -> str:

@@ -36,6 +36,26 @@ def test_row_layout_and_sft_prompt():
     assert "He walks" not in json.dumps(row)  # the CoT is the policy's job in RL
 
 
+def test_rl_prompts_match_the_sft_layout(tmp_path, capsys):
+    """``dataset rl --reasoning think`` writes the prompt ``dataset sft --reasoning think`` trained on."""
+    from motion_r1_verl.protocol import system_prompt_for
+
+    cot = tmp_path / "cot.jsonl"
+    codes = tmp_path / "codes.jsonl"
+    rows = [
+        {"id": f"{i:03d}", "caption": f"a person walks {i}", "think": "He walks.", "plan": "1. walk"} for i in range(6)
+    ]
+    cot.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    codes.write_text("".join(json.dumps({"id": r["id"], "codes": [1, 2, 3]}) + "\n" for r in rows))
+    for reasoning in ("think", "think+output"):
+        out = tmp_path / reasoning
+        argv = ["dataset", "rl", "--cot", str(cot), "--codes", str(codes), "--out", str(out), "--val-fraction", "0"]
+        assert main([*argv, "--reasoning", reasoning]) == 0
+        prompt = pd.read_parquet(out / "train.parquet")["prompt"][0][0]["content"]
+        assert prompt == system_prompt_for(reasoning)
+    assert "<output>" not in system_prompt_for("think") and "<think>" in system_prompt_for("think")
+
+
 def test_same_clips_held_out_as_sft():
     triplets = _triplets(n_clips=20)
     _, rl_val = split_rows(triplets, RLBuildConfig(val_fraction=0.2, seed=4))

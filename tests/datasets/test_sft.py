@@ -9,7 +9,7 @@ from transformers import AutoTokenizer
 from motion_r1_verl.datasets.sft import SFTBuildConfig, build_sft_dataset, sft_messages, split_rows
 from motion_r1_verl.datasets.triplets import Triplet
 from motion_r1_verl.errors import UserError
-from motion_r1_verl.protocol import REASONING_TAGS, SYSTEM_PROMPT
+from motion_r1_verl.protocol import REASONING_TAGS, SYSTEM_PROMPT, system_prompt_for
 from tokenizer_ext.tiny_llm import make_tiny_llm
 from tokenizer_ext.tokens import add_motion_tokens
 
@@ -46,8 +46,12 @@ def test_reasoning_variants_of_the_response(reasoning, expected, tmp_path):
     build_sft_dataset([triplet], tmp_path, config)
     (row,) = pd.read_parquet(tmp_path / "train.parquet")["messages"]
     assert row[-1]["content"] == expected
-    # The prompt is the same in every variant: only what the model is taught to answer changes.
-    assert row[0]["content"] == SYSTEM_PROMPT
+    # The system prompt asks for exactly the blocks the response holds.
+    prompt = row[0]["content"]
+    assert prompt == system_prompt_for(reasoning)
+    for tag in ("<think>", "<output>"):
+        assert (tag in prompt) == (tag in expected), (reasoning, tag)
+    assert "<Motion>" in prompt and (reasoning != "think+output" or prompt == SYSTEM_PROMPT)
 
 
 def test_unknown_reasoning_is_a_user_error():

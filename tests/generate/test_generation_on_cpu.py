@@ -15,7 +15,7 @@ from motion_r1_verl.errors import UserError
 from motion_r1_verl.generate import GenerateConfig, failed_captions, generate_motions, resolve_codec
 from motion_r1_verl.generate.sampler import HFSampler, _MaskBeyondTokenizer, choose_backend, render_prompt
 from motion_r1_verl.motion.core.features import joints_from_features
-from motion_r1_verl.protocol import SYSTEM_PROMPT
+from motion_r1_verl.protocol import SYSTEM_PROMPT, system_prompt_for
 from motion_r1_verl.vq.codec import MotionCodec
 
 
@@ -42,6 +42,12 @@ def test_prompt_is_the_training_prompt(tiny_model):
     prompt_ids = render_prompt(tokenizer, CAPTION)
     assert full.startswith(tokenizer.decode(prompt_ids))
     assert full[len(tokenizer.decode(prompt_ids)) :].startswith(RESPONSE)
+    # Every response layout is prompted as its SFT rows were (dataset sft --reasoning).
+    for reasoning in ("think", "none"):
+        sft_prompt = sft_messages(triplet, system_prompt_for(reasoning), with_output=False)[0]["content"]
+        settings = GenerateConfig(reasoning=reasoning).settings()
+        assert settings.system_prompt == sft_prompt
+        assert tokenizer.decode(render_prompt(tokenizer, CAPTION, settings.system_prompt)).count(sft_prompt) == 1
 
 
 def test_overfitted_model_greedy_gives_its_response(fitted_model, tiny_codec):
