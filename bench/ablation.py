@@ -47,6 +47,7 @@ from functools import partial
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from scipy import stats
 
 from motion_r1_verl.errors import UserError
@@ -109,6 +110,9 @@ class AblationConfig:
     # GRPO and generation only), and/or the GRPO arms are compared on the validation prompts only.
     shared_sft: bool = False
     validation_only: bool = False
+    # The seen-prompt regime (a diagnostic): GRPO trains on a fixed pool of this many training prompts and
+    # validates on the same prompts, so it measures whether GRPO raises its own reward where it trains.
+    train_pool: int = 0
 
     def __post_init__(self) -> None:
         unknown = [a for a in self.arms if a not in BY_NAME]
@@ -123,6 +127,10 @@ class AblationConfig:
                 f"{self.run} is not a finished quickstart run (stages not done: {', '.join(missing)}); "
                 f"run `motion-r1 quickstart --out {self.run}` first"
             )
+        if self.train_pool and not self.validation_only:
+            raise UserError("--train-pool compares on the pool's prompts only: pass --validation-only too")
+        if self.train_pool < 0:
+            raise UserError(f"--train-pool must be >= 0, got {self.train_pool}")
         if self.seeds < 2:
             raise UserError(f"--seeds must be >= 2 for a confidence interval, got {self.seeds}")
 
@@ -195,6 +203,9 @@ def grpo(config: AblationConfig, variant: Variant, seed: int, _out: Path) -> str
         # Validation at the SFT start and at the end only: the two points the comparison reads.
         f"trainer.test_freq={config.grpo_steps}",
     ]
+    if config.train_pool:
+        # A few prompts, many visits each: 8 validation samples per prompt instead of 4.
+        overrides.append("actor_rollout_ref.rollout.val_kwargs.n=8")
     folder = grpo_dir(config, variant, seed)
     train_grpo(
         config.run,
@@ -208,8 +219,25 @@ def grpo(config: AblationConfig, variant: Variant, seed: int, _out: Path) -> str
         lr=config.grpo_lr,
         temperature=config.grpo_temperature,
         overrides=overrides,
+        rl_data=pool_dir(config) if config.train_pool else None,
     )
     return f"GRPO ({variant.label}, seed {seed}) in {folder / 'model'}"
+
+
+def pool_dir(config: AblationConfig) -> Path:
+    return config.out / "pool-rl-data"
+
+
+def pool_data(config: AblationConfig, _out: Path) -> str:
+    """``train_pool`` training prompts (a fixed draw, seed 0) as both the train and the val parquet."""
+    frame = pd.read_parquet(config.run / "rl-data" / "train.parquet")
+    if config.train_pool > len(frame):
+        raise UserError(f"--train-pool {config.train_pool}: the RL parquet has only {len(frame)} training prompts")
+    pool = frame.sample(config.train_pool, random_state=0).reset_index(drop=True)
+    pool_dir(config).mkdir(parents=True, exist_ok=True)
+    for split in ("train", "val"):
+        pool.to_parquet(pool_dir(config) / f"{split}.parquet")
+    return f"{config.train_pool} training prompts as train and val in {pool_dir(config)}"
 
 
 def generate(config: AblationConfig, variant: Variant, seed: int, split: str, _out: Path) -> str:
@@ -273,6 +301,8 @@ def build_stages(config: AblationConfig) -> list[Stage]:
         stages.append(Stage(f"eval-ceiling-{split}", "evaluate them", ceiling_eval))
     if "nocot-sft" in config.arms:
         stages.append(Stage("nocot-sft-data", "build the no-CoT SFT parquet", partial(nocot_data, config)))
+    if config.train_pool:
+        stages.append(Stage("pool-rl-data", "the seen-prompt pool", partial(pool_data, config)))
     for seed in range(config.seeds):
         stages += seed_stages(config, seed)
     return stages
@@ -462,7 +492,12 @@ def tables(results: dict) -> str:
                 lines.append(f"| {variant['label']} | " + " | ".join(cells) + f" | {len(rows)} |")
             lines.append("")
     lines += [
-        "### GRPO's validation reward (fixed validation prompts, 4 samples each at T = 1.0, reward encoder)",
+        (
+            f"### GRPO's reward on the {pool} prompts it trains on (seen-prompt regime; 8 samples each at T = 1.0, "
+            "reward encoder)"
+            if (pool := int(results.get("config", {}).get("train_pool", "0")))
+            else "### GRPO's validation reward (fixed validation prompts, 4 samples each at T = 1.0, reward encoder)"
+        ),
         "",
         *validation_lines(results),
         "",
@@ -508,6 +543,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="train the arms and compare them on the validation prompts only (no test generations, no judges)",
     )
+    parser.add_argument(
+        "--train-pool",
+        type=int,
+        default=0,
+        help="diagnostic: GRPO trains on this many fixed training prompts and validates on the same ones",
+    )
     parser.add_argument("--report-only", action="store_true", help="only rebuild the tables from what is done")
     args = parser.parse_args(argv)
     try:
@@ -523,6 +564,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             samples=args.samples,
             shared_sft=args.shared_sft,
             validation_only=args.validation_only,
+            train_pool=args.train_pool,
             arms=tuple(a for a in args.arms.split(",") if a),
         )
         if not args.report_only:

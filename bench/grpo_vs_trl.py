@@ -668,9 +668,18 @@ def verl_dump_ids(run: Path) -> dict[int, list[str]]:
     """Ground-truth id of every response of each step in verl's rollout dump (``rollouts/<step>.jsonl``)."""
     from motion_r1_verl.verl_plugin.run_files import read_jsonl, step_files
 
+    def gt_id(gts: object) -> str:
+        # The RL parquet's ground truth is a JSON string (older parquets: a struct).
+        if isinstance(gts, str):
+            try:
+                gts = json.loads(gts)
+            except json.JSONDecodeError:
+                return "None"
+        return str(gts.get("id")) if isinstance(gts, dict) else "None"
+
     notes: list[str] = []
     return {
-        step: [str((row.get("gts") or {}).get("id")) for row in read_jsonl(path, notes)]
+        step: [gt_id(row.get("gts")) for row in read_jsonl(path, notes)]
         for step, path in step_files(run / "rollouts").items()
     }
 
@@ -952,8 +961,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     match = None
     if args.only != "trl":
         verl, verl_run = run_verl(args, overrides, env)
-        frame = pd.read_parquet(args.run / "rl-data" / "train.parquet", columns=["reward_model"])
-        ids = [str(frame.iloc[i]["reward_model"]["ground_truth"]["id"]) for i in order]
+        frame = pd.read_parquet(args.run / "rl-data" / "train.parquet", columns=["extra_info"])
+        ids = [str(frame.iloc[i]["extra_info"]["id"]) for i in order]
         ours = {s: ids[(s - 1) * args.prompts : s * args.prompts] for s in range(1, args.steps + 1)}
         match = prompts_match(verl_dump_ids(verl_run), ours, args.group)
     if args.only != "verl":

@@ -5,8 +5,14 @@ One row per (clip, caption), in verl's RL layout (as ``verl:examples/data_prepro
     {"data_source": "motion_r1",
      "prompt": [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": caption}],
      "ability": "motion",
-     "reward_model": {"style": "rule", "ground_truth": {"id": clip_id, "codes": [int, ...]}},
+     "reward_model": {"style": "rule", "ground_truth": '{"id": "<clip id>", "codes": [int, ...]}'},
      "extra_info": {"split": "train", "index": i, "id": clip_id, "caption": caption}}
+
+The ground truth is a JSON string, as in verl's own datasets (gsm8k's answer is a string), so our parquet
+concatenates with theirs in one ``data.train_files`` list: ``datasets.concatenate_datasets`` cannot align a
+struct column with a string one. ``extra_info`` holds ``split``, ``index``, ``id`` and ``caption`` (struct
+fields that differ between datasets are aligned). ``reward_fns.router`` scores a mixed list: motion rows
+with the Motion-R1 reward, every other ``data_source`` with verl's default scorer.
 
 The prompt is the SFT prompt (``protocol.chat_prompt``, same ``SYSTEM_PROMPT``), so the policy starts GRPO
 on exactly the conversation it was fine-tuned on. ``reward_fns.motion_r1`` reads the ground truth
@@ -19,6 +25,7 @@ Run: ``motion-r1 dataset rl --cot runs/cot.jsonl --codes runs/codes.jsonl --out 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,13 +44,18 @@ class RLBuildConfig(SplitConfig):
     ``SFTBuildConfig`` hold out the same clips."""
 
 
+def ground_truth_json(triplet: Triplet) -> str:
+    """``{"id", "codes"}`` of a triplet as the JSON string the reward reads."""
+    return json.dumps({"id": triplet.id, "codes": [int(c) for c in triplet.codes]}, separators=(",", ":"))
+
+
 def rl_row(triplet: Triplet, split: str, index: int, system_prompt: str = SYSTEM_PROMPT) -> dict:
     """One verl RL row for a triplet (the CoT text is not used: the policy writes its own)."""
     return {
         "data_source": DATA_SOURCE,
         "prompt": chat_prompt(triplet.caption, system_prompt),
         "ability": ABILITY,
-        "reward_model": {"style": "rule", "ground_truth": {"id": triplet.id, "codes": [int(c) for c in triplet.codes]}},
+        "reward_model": {"style": "rule", "ground_truth": ground_truth_json(triplet)},
         "extra_info": {"split": split, "index": index, "id": triplet.id, "caption": triplet.caption},
     }
 

@@ -86,6 +86,7 @@ def train_grpo(
     lr: float,
     temperature: float = 1.0,
     overrides: Sequence[str] = (),
+    rl_data: Path | None = None,
 ) -> None:
     """verl GRPO (recipes/motion_r1/grpo.sh) from ``model_path`` on the run's RL data and reward encoders,
     merged into ``target_dir``; ``overrides`` are extra hydra overrides (reward weights, seeds).
@@ -94,11 +95,12 @@ def train_grpo(
     always at the last step; its points land in ``ckpt_dir/metrics.jsonl``. ``temperature`` is the
     rollout's sampling temperature (verl scores log-probabilities at the same temperature); validation
     keeps the profile's own (T = 1.0), so runs with different rollout temperatures compare on one scale.
+    ``rl_data`` replaces the run's ``rl-data/`` (another train/val parquet pair).
     """
     env = {
         "PROFILE": "cpu_tiny",
         "MODEL_PATH": str(model_path),
-        "DATA_DIR": str(run_dir / "rl-data"),
+        "DATA_DIR": str(rl_data or run_dir / "rl-data"),
         "OUT_DIR": str(ckpt_dir),
         "VQ_CKPT": str(run_dir / "vq"),
         "RETRIEVAL_CKPT": str(run_dir / "retrieval"),

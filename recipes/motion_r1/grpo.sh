@@ -46,20 +46,27 @@ fi
 
 # main_ppo always builds a validation dataset; without val.parquet it validates on train prompts
 # (only when trainer.test_freq > 0 or val_before_train, which the cpu_tiny profile turns off).
-VAL_FILES="$DATA_DIR/train.parquet"
-if [[ -f "$DATA_DIR/val.parquet" ]]; then VAL_FILES="$DATA_DIR/val.parquet"; fi
+# TRAIN_FILES / VAL_FILES (hydra lists, e.g. "[runs/rl/train.parquet,data/gsm8k/train.parquet]") mix our rows
+# with other verl datasets; score such a list with reward.custom_reward_function.path=pkg://reward_fns.router.
+TRAIN_FILES=${TRAIN_FILES:-$DATA_DIR/train.parquet}
+if [[ -z "${VAL_FILES:-}" ]]; then
+    VAL_FILES="$DATA_DIR/train.parquet"
+    if [[ -f "$DATA_DIR/val.parquet" ]]; then VAL_FILES="$DATA_DIR/val.parquet"; fi
+fi
 
 if [[ "$PROFILE" == cpu_* ]]; then
     # The CPU platform plugin (motion_r1_verl.verl_plugin) is active only with VERL_PLATFORM=cpu.
     export VERL_PLATFORM=cpu
     # verl registers its FSDP engine for cuda/npu; the engine itself runs on the platform's device.
     export VERL_ENGINE_DEVICE=cuda
+    # The CPU profiles run offline on a bare machine (CI): no tracker account, no Hub downloads. The GPU
+    # profiles leave both to the user (trainer.logger=[console,wandb] then logs to W&B).
+    export WANDB_MODE=${WANDB_MODE:-disabled}
+    export HF_HUB_OFFLINE=${HF_HUB_OFFLINE:-1}
     export VLLM_CPU_KVCACHE_SPACE=${VLLM_CPU_KVCACHE_SPACE:-1}
     # Trainer, rollout and reward share the cores; OpenMP threads that spin while idle slow the others.
     export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
 fi
-export WANDB_MODE=${WANDB_MODE:-disabled}
-export HF_HUB_OFFLINE=${HF_HUB_OFFLINE:-1}
 export TOKENIZERS_PARALLELISM=${TOKENIZERS_PARALLELISM:-false}
 export VERL_FILE_LOGGER_PATH=${VERL_FILE_LOGGER_PATH:-$OUT_DIR/metrics.jsonl}
 
@@ -83,7 +90,7 @@ trap stop_own_ray EXIT
 "$PYTHON" -m verl.trainer.main_ppo \
     --config-path="$HERE/config" --config-name="grpo_$PROFILE" \
     actor_rollout_ref.model.path="$MODEL_PATH" \
-    data.train_files="$DATA_DIR/train.parquet" \
+    data.train_files="$TRAIN_FILES" \
     data.val_files="$VAL_FILES" \
     trainer.default_local_dir="$OUT_DIR" \
     hydra.run.dir="$OUT_DIR/hydra" \

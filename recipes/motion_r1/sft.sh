@@ -30,12 +30,14 @@ if [[ "$PROFILE" == cpu_* ]]; then
     export VERL_PLATFORM=cpu
     # verl registers its FSDP engine for cuda/npu; the engine itself runs on the platform's device.
     export VERL_ENGINE_DEVICE=cuda
+    # The CPU profiles run offline on a bare machine (CI): no tracker account, no Hub downloads. The GPU
+    # profiles leave both to the user (trainer.logger=[console,wandb] then logs to W&B).
+    export WANDB_MODE=${WANDB_MODE:-disabled}
+    export HF_HUB_OFFLINE=${HF_HUB_OFFLINE:-1}
     NPROC=${NPROC:-1}
 else
     NPROC=${NPROC:-8}
 fi
-export WANDB_MODE=${WANDB_MODE:-disabled}
-export HF_HUB_OFFLINE=${HF_HUB_OFFLINE:-1}
 export VERL_FILE_LOGGER_PATH=${VERL_FILE_LOGGER_PATH:-$OUT_DIR/metrics.jsonl}
 
 "$PYTHON" -m torch.distributed.run --standalone --nnodes=1 --nproc_per_node="$NPROC" \

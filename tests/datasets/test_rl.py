@@ -31,7 +31,8 @@ def test_row_layout_and_sft_prompt():
     row = rl_row(Triplet("007", "  a person   walks ", "He walks.", "1. walk", (4, 2)), "train", 5)
     assert row["data_source"] == DATA_SOURCE == "motion_r1"
     assert row["prompt"] == chat_prompt("a person walks") and row["prompt"][0]["content"] == SYSTEM_PROMPT
-    assert row["reward_model"] == {"style": "rule", "ground_truth": {"id": "007", "codes": [4, 2]}}
+    assert row["reward_model"]["style"] == "rule"
+    assert json.loads(row["reward_model"]["ground_truth"]) == {"id": "007", "codes": [4, 2]}
     assert row["extra_info"] == {"split": "train", "index": 5, "id": "007", "caption": "  a person   walks "}
     assert "He walks" not in json.dumps(row)  # the CoT is the policy's job in RL
 
@@ -91,7 +92,7 @@ def test_verl_rlhf_dataset_reads_our_parquet_and_the_reward_reads_its_ground_tru
     assert item["data_source"] == "motion_r1"
     gt = parse_ground_truth(item["reward_model"]["ground_truth"], codebook_size=16)
     assert not isinstance(gt, str), gt
-    assert gt.codes == tuple(frame.iloc[0]["reward_model"]["ground_truth"]["codes"].tolist())
+    assert gt.codes == tuple(json.loads(frame.iloc[0]["reward_model"]["ground_truth"])["codes"])
     assert item["extra_info"]["caption"] == frame.iloc[0]["extra_info"]["caption"]
     # verl 0.9.1 tokenises in the agent loop from the raw chat, which must be our SFT prompt
     assert list(item["raw_prompt"]) == chat_prompt(frame.iloc[0]["extra_info"]["caption"])

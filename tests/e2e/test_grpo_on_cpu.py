@@ -11,6 +11,9 @@ FSDP2 actor + reference over gloo) for 2 steps with a validation pass at the end
 - the same components per TRAINING step (``reward/<key>/mean`` from our replay buffer), with the
   reason shares, group spread and truncation, and per response in ``rollouts/rewards/<step>.jsonl``;
 - rewards vary within at least one GRPO group (else every advantage is 0 and nothing is learnt);
+- mixed data: the run trains and validates on our RL parquet listed next to a gsm8k-style parquet (verl's
+  own layout, string ground truth) with ``reward_fns.router``; every gsm8k row is scored by verl's gsm8k
+  scorer (recomputed here), every motion row by Motion-R1, with the same logged keys;
 - both steps completed and the step-2 checkpoint was written.
 
 The run is wrapped in ``timeout``; afterwards exactly the processes of the Ray this run started
@@ -28,6 +31,7 @@ import tempfile
 from collections import defaultdict
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from motion_r1_verl.datasets.rl import RLBuildConfig, build_rl_dataset
@@ -121,6 +125,21 @@ def test_grpo_on_cpu(sft_model, tmp_path):
     assert sft_e2e.CODEBOOK_SIZE == 32 and sft_e2e.N_CODES >= 10  # the reward fixtures' codebook and min length
     _, vq, retrieval = build_reward_models(tmp_path / "reward_models")
     build_rl_dataset(triplets, tmp_path / "rl", RLBuildConfig())
+    # A gsm8k-style parquet (verl's examples/data_preprocess/gsm8k.py layout) listed beside ours.
+    gsm8k = tmp_path / "gsm8k.parquet"
+    pd.DataFrame(
+        [
+            {
+                "data_source": "openai/gsm8k",
+                "prompt": [{"role": "user", "content": f'What is {a} + {b}? Answer after "####".'}],
+                "ability": "math",
+                "reward_model": {"style": "rule", "ground_truth": str(a + b)},
+                "extra_info": {"split": "train", "index": i, "answer": f"#### {a + b}", "question": f"{a} + {b}"},
+            }
+            for i, (a, b) in enumerate([(3, 4), (10, 32)])
+        ]
+    ).to_parquet(gsm8k)
+    rl_val = tmp_path / "rl" / ("val.parquet" if (tmp_path / "rl" / "val.parquet").exists() else "train.parquet")
 
     out = tmp_path / "grpo"
     sentinel = tmp_path / "reward_ran.txt"
@@ -134,6 +153,8 @@ def test_grpo_on_cpu(sft_model, tmp_path):
         OUT_DIR=str(out),
         VQ_CKPT=str(vq),
         RETRIEVAL_CKPT=str(retrieval),
+        TRAIN_FILES=f"[{tmp_path / 'rl' / 'train.parquet'},{gsm8k}]",
+        VAL_FILES=f"[{rl_val},{gsm8k}]",
         RAY_TMPDIR_RUN=ray_tmp,
         OMP_NUM_THREADS="1",
     )
@@ -149,6 +170,7 @@ def test_grpo_on_cpu(sft_model, tmp_path):
         "actor_rollout_ref.rollout.val_kwargs.n=1",
         f"trainer.validation_data_dir={out / 'validation'}",
         f"+reward.custom_reward_function.reward_kwargs.sentinel={sentinel}",
+        "reward.custom_reward_function.path=pkg://reward_fns.router",
         # A model overfitted on 4 rows in 40 steps rarely holds the strict format at T = 1.0; ungated, its
         # parsed motion spans are still scored, so groups vary and the similarity plumbing is exercised.
         "+reward.custom_reward_function.reward_kwargs.format_gate=false",
@@ -185,6 +207,17 @@ def test_grpo_on_cpu(sft_model, tmp_path):
     # ... and per sample, with the reason, in the validation dump.
     val_rows = [json.loads(line) for line in (out / "validation" / f"{GRPO_STEPS}.jsonl").read_text().splitlines()]
     assert val_rows and all(set(COMPONENTS) | {"reason", "score"} <= set(row) for row in val_rows)
+    # Mixed data: each gsm8k row was scored by verl's gsm8k scorer, each motion row by Motion-R1.
+    from verl.utils.reward_score import gsm8k as verl_gsm8k
+
+    from reward_fns.router import OTHER_REASON
+
+    math_rows = [row for row in val_rows if row["reason"] == OTHER_REASON]
+    assert len(math_rows) == 2 and len(val_rows) > 2, [row["reason"] for row in val_rows]
+    for row in math_rows:
+        assert row["score"] == pytest.approx(verl_gsm8k.compute_score(row["output"], str(row["gts"])))
+        assert row["motion"] == 0.0 and "What is" in row["input"]
+    assert all("What is" not in row["input"] for row in val_rows if row["reason"] != OTHER_REASON)
 
     # ... and per TRAINING step too (our replay buffer; verl itself logs reward extras for validation only).
     for step in steps:
