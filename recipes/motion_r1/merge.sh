@@ -3,8 +3,8 @@
 #
 #   CKPT_DIR=runs/sft-ckpt MODEL_PATH=runs/tiny-llm-motion TARGET_DIR=runs/sft-merged recipes/motion_r1/merge.sh
 #
-# CKPT_DIR is the sft.sh OUT_DIR (its latest step is used), one global_step_N folder, or a GRPO run's
-# global_step_N/actor. When the checkpoint holds verl's full-precision HF export (checkpoint.save_contents
+# CKPT_DIR is the sft.sh or grpo.sh OUT_DIR (its latest step is used), one global_step_N folder, or a GRPO
+# run's global_step_N/actor (a GRPO step folder holds the policy in actor/). When the checkpoint holds verl's full-precision HF export (checkpoint.save_contents
 # with hf_model, as the cpu_* profiles save), that is the model, at the precision it was trained in;
 # otherwise verl.model_merger rebuilds it from the shards (always in bfloat16).
 set -xeuo pipefail
@@ -18,6 +18,9 @@ STEP_DIR=$CKPT_DIR
 if [[ -f "$CKPT_DIR/latest_checkpointed_iteration.txt" ]]; then
     STEP_DIR="$CKPT_DIR/global_step_$(cat "$CKPT_DIR/latest_checkpointed_iteration.txt")"
 fi
+if [[ -d "$STEP_DIR/actor" ]]; then STEP_DIR="$STEP_DIR/actor"; fi
+test -d "$STEP_DIR" || { echo "merge.sh: $STEP_DIR is not a checkpoint folder" >&2; exit 2; }
+test -f "$MODEL_PATH/motion_vocab.json" || { echo "merge.sh: $MODEL_PATH has no motion_vocab.json" >&2; exit 2; }
 if [[ -f "$STEP_DIR/huggingface/model.safetensors" ]]; then
     "$PYTHON" -m motion_r1_verl.verl_plugin.hf_export "$STEP_DIR/huggingface" "$TARGET_DIR"
 else

@@ -14,7 +14,8 @@ FSDP2 actor + reference over gloo) for 2 steps with a validation pass at the end
 - mixed data: the run trains and validates on our RL parquet listed next to a gsm8k-style parquet (verl's
   own layout, string ground truth) with ``reward_fns.router``; every gsm8k row is scored by verl's gsm8k
   scorer (recomputed here), every motion row by Motion-R1, with the same logged keys;
-- both steps completed and the step-2 checkpoint was written.
+- both steps completed and the step-2 checkpoint was written; ``merge.sh`` exports it from the run folder
+  (the policy lives in ``global_step_N/actor``) and ``motion-r1 generate`` loads the export.
 
 The run is wrapped in ``timeout``; afterwards exactly the processes of the Ray this run started
 (found by its private temp dir) are stopped, never anyone else's.
@@ -250,3 +251,15 @@ def test_grpo_on_cpu(sft_model, tmp_path):
     assert (out / "latest_checkpointed_iteration.txt").read_text().strip() == str(GRPO_STEPS)
     actor = out / f"global_step_{GRPO_STEPS}" / "actor"
     assert actor.is_dir() and any(actor.iterdir())
+
+    # Export after GRPO: merge.sh on the run folder, then generation from the merged model.
+    exported = tmp_path / "grpo-merged"
+    merge_env = dict(env, CKPT_DIR=str(out), MODEL_PATH=str(merged), TARGET_DIR=str(exported))
+    sft_e2e._run(["bash", str(RECIPE / "merge.sh")], merge_env, tmp_path / "merge.log", 120)
+    assert (exported / "motion_vocab.json").is_file() and (exported / "config.json").is_file()
+    gen = tmp_path / "gen"
+    argv = [sys.executable, "-m", "motion_r1_verl.cli.main", "generate", triplets[0].caption, "--model", str(exported)]
+    argv += ["--codec", str(vq), "--out", str(gen), "--video", "none", "--no-bvh", "--retries", "0", "--device", "cpu"]
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode in (0, 1), done.stderr[-3000:]  # 1: the tiny policy's sample was malformed
+    assert (gen / "results.jsonl").is_file() and "Traceback" not in done.stderr
