@@ -97,7 +97,8 @@ class RewardConfig:
             (the protocol's length rule: at most 196 frames); ``decoded`` = the ground-truth codes decoded
             by the VQ-VAE (what any policy can reach through this tokenizer: a perfect answer scores 1).
         data_dir: the HumanML3D-format folder the RL parquet was built from (``motion_target=real``).
-        device: ``cpu``/``cuda``/``cuda:1``; empty = CUDA when the process has one, else CPU.
+        device: ``cpu``/``cuda``/``cuda:1``; empty = the CPU inside a Ray worker that Ray gave no GPU (verl's
+            reward workers: they may see every GPU of the node but own none), else CUDA when visible.
         w_format, w_motion, w_semantic: weights of the components in ``score`` (>= 0). A weight only
             decides what is paid: with both checkpoints given, ``motion`` and ``semantic`` are measured and
             reported at weight 0 too (a format-only arm of an ablation stays comparable).

@@ -127,10 +127,11 @@ class MotionScorer:
     @classmethod
     def from_pretrained(cls, vq_ckpt: str, retrieval_ckpt: str, device: str | None = None) -> MotionScorer:
         """Both models from the shared model cache: the decode hook's codec and the cached text-motion model
-        (``device`` None: CUDA when available, else CPU)."""
+        (``device`` None: :func:`default_device`, the CPU in a Ray worker that Ray gave no GPU)."""
         from motion_r1_verl.retrieval.model import load_cached
         from motion_r1_verl.vq.hook import get_codec
 
+        device = device or default_device()
         return cls(get_codec(vq_ckpt, device), load_cached(retrieval_ckpt, device))
 
     @property
@@ -334,6 +335,20 @@ def close_local_scorers() -> None:
         _LOCAL.clear()
 
 
+def default_device() -> str | None:
+    """Where the scorer's models go when no device is given: inside a Ray worker, the CPU unless Ray
+    assigned that worker a GPU (verl's reward workers ask for none, yet may see every GPU of the node, and
+    models put there sit beside vLLM and FSDP outside verl's placement); elsewhere None (CUDA if visible)."""
+    try:
+        import ray
+
+        if ray.is_initialized() and ray.get_runtime_context().worker.mode == ray.WORKER_MODE:
+            return None if ray.get_gpu_ids() else "cpu"
+    except (ImportError, AttributeError, RuntimeError):
+        pass
+    return None
+
+
 class ScorerActor:
     """A :class:`BatchingScorer` as a Ray actor; ``score`` is async so many calls are in flight at once."""
 
@@ -351,14 +366,33 @@ class ScorerActor:
         return {"requests": s.requests, "batches": s.batches, "busy_s": s.busy_s}
 
 
-class RayScorerClient:
-    """What reward code holds for the Ray scorer: same ``score``/``score_async`` as ``BatchingScorer``."""
+# How long the first call waits for the named actor to be scheduled and load its models, and how long
+# one score may take, before the run stops with an error instead of stalling.
+ACTOR_START_TIMEOUT_S = 300.0
+SCORE_TIMEOUT_S = 600.0
 
-    def __init__(self, handle) -> None:
+
+class RayScorerClient:
+    """What reward code holds for the Ray scorer: same ``score``/``score_async`` as ``BatchingScorer``.
+
+    Every wait on the actor has a timeout: an actor Ray cannot schedule (e.g. ``ray_num_gpus=1`` while
+    verl's resource pools hold every GPU) would otherwise stall training with no error.
+    """
+
+    def __init__(self, handle, name: str, num_gpus: float, start_timeout_s: float = ACTOR_START_TIMEOUT_S) -> None:
         import ray
+        from ray.exceptions import GetTimeoutError
 
         self.handle = handle
-        info = ray.get(handle.info.remote())
+        try:
+            info = ray.get(handle.info.remote(), timeout=start_timeout_s)
+        except GetTimeoutError:
+            raise RuntimeError(
+                f"the Ray scorer actor {name!r} did not start within {start_timeout_s:.0f} s. It asks for "
+                f"num_gpus={num_gpus} (reward_kwargs.ray_num_gpus): verl's resource pools take every GPU of "
+                "trainer.n_gpus_per_node x trainer.nnodes, so leave one out (e.g. trainer.n_gpus_per_node=7 on an "
+                "8-GPU node), or set ray_num_gpus=0 to score on CPU"
+            ) from None
         self.codebook_size = int(info["codebook_size"])
         self.max_codes = int(info["max_codes"])
         self.frames_per_code = int(info["frames_per_code"])
@@ -366,13 +400,14 @@ class RayScorerClient:
     def score(self, request: ScoreRequest) -> ScoreResult:
         import ray
 
-        return ray.get(self.handle.score.remote(request))
+        return ray.get(self.handle.score.remote(request), timeout=SCORE_TIMEOUT_S)
 
     async def score_async(self, request: ScoreRequest) -> ScoreResult:
-        return await self.handle.score.remote(request)
+        # Awaited, never ray.get: verl's reward loop runs many of these on one event loop.
+        return await asyncio.wait_for(self.handle.score.remote(request), SCORE_TIMEOUT_S)
 
 
-_RAY: dict[str, RayScorerClient] = {}
+_RAY: dict[tuple, RayScorerClient] = {}
 
 
 def get_ray_scorer(
@@ -384,14 +419,19 @@ def get_ray_scorer(
     name: str = DEFAULT_RAY_ACTOR_NAME,
     num_gpus: float = 0.0,
     num_cpus: float = 1.0,
+    start_timeout: float = ACTOR_START_TIMEOUT_S,
 ) -> RayScorerClient:
     """The named scorer actor of the current Ray job, created by the first caller (``get_if_exists``).
 
     Needs a connected Ray (verl's workers are). ``num_gpus > 0`` puts the actor on a GPU (see the
-    module docstring for leaving one free); ``device`` None then picks CUDA inside the actor.
+    module docstring for leaving one free); ``device`` None then picks the actor's GPU, or the CPU when it
+    has none (:func:`default_device`). An actor that does not start within ``start_timeout`` seconds raises.
     """
+    # Keyed by everything the actor is built from: two rewards of one job with other checkpoints must not
+    # share a client (they need distinct ray_actor_name values too, since Ray names are per job).
+    key = (name, vq_ckpt, retrieval_ckpt, device, max_batch, wait_ms, num_gpus, num_cpus)
     with _LOCAL_LOCK:
-        client = _RAY.get(name)
+        client = _RAY.get(key)
         if client is None:
             import ray
 
@@ -399,6 +439,6 @@ def get_ray_scorer(
             handle = actor_cls.options(
                 name=name, get_if_exists=True, num_gpus=num_gpus, num_cpus=num_cpus, max_concurrency=1000
             ).remote(vq_ckpt, retrieval_ckpt, device, max_batch, wait_ms)
-            client = RayScorerClient(handle)
-            _RAY[name] = client
+            client = RayScorerClient(handle, name, num_gpus, start_timeout)
+            _RAY[key] = client
         return client

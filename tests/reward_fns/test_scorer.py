@@ -194,6 +194,16 @@ def test_named_ray_actor_scores_like_the_local_scorer(reward_models, motion_scor
         # a second lookup by name reaches the same actor (every verl reward worker shares it)
         same = ray.get_actor("test_motion_r1_scorer")
         assert ray.get(same.stats.remote())["requests"] == 1
+        assert get_ray_scorer(str(vq), str(retrieval), "cpu", name="test_motion_r1_scorer") is client
+
+        # Inside a Ray worker that Ray gave no GPU, the scorer's default device is the CPU.
+        from reward_fns.scorer import default_device
+
+        assert ray.get(ray.remote(num_gpus=0)(default_device).remote()) == "cpu"
+
+        # An actor Ray cannot schedule (a GPU on a machine without one) stops the run with a message.
+        with pytest.raises(RuntimeError, match="trainer.n_gpus_per_node"):
+            get_ray_scorer(str(vq), str(retrieval), None, name="unschedulable_scorer", num_gpus=1, start_timeout=3)
     finally:
         ray.shutdown()
         close_local_scorers()
