@@ -17,7 +17,8 @@
 #
 # Ray: the run starts its own local Ray with a private temp dir (RAY_TMPDIR_RUN, short: unix socket
 # paths are limited to 107 bytes) and, on exit, stops exactly the processes of that Ray (never `ray stop`,
-# which would also stop other people's Ray on the machine).
+# which would also stop other people's Ray on the machine). With RAY_ADDRESS set it joins that cluster
+# instead (multi-node: the plugin installed and the checkpoints/data at the same paths on every node).
 set -xeuo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -70,22 +71,34 @@ fi
 export TOKENIZERS_PARALLELISM=${TOKENIZERS_PARALLELISM:-false}
 export VERL_FILE_LOGGER_PATH=${VERL_FILE_LOGGER_PATH:-$OUT_DIR/metrics.jsonl}
 
-RAY_TMPDIR_RUN=${RAY_TMPDIR_RUN:-$(mktemp -d /tmp/mr1ray.XXXXXX)}
-stop_own_ray() {
-    # Ray's own daemons (gcs_server, raylet, dashboard, monitors) have the private temp dir on their
-    # command line; its workers ("ray::...") are their children. Stop exactly those, by pid.
-    local all frontier next pid
-    frontier=$(pgrep -f -- "$RAY_TMPDIR_RUN" || true)
-    all=""
-    while [[ -n "$frontier" ]]; do
-        all="$all $frontier"
-        next=""
-        for pid in $frontier; do next="$next $(pgrep -P "$pid" || true)"; done
-        frontier=$(echo $next)
+if [[ -n "${RAY_ADDRESS:-}" ]]; then
+    # Join the cluster the user started (ray start --head / --address=... on every node): no private Ray,
+    # nothing stopped on exit. Workers of a pre-started cluster do not inherit this shell's environment, so
+    # the variables the run needs travel in the job's runtime_env (quoted: Ray wants strings).
+    RAY_ARGS=(+ray_kwargs.ray_init.address="$RAY_ADDRESS")
+    for var in VERL_FILE_LOGGER_PATH VERL_PLATFORM VERL_ENGINE_DEVICE VLLM_CPU_KVCACHE_SPACE OMP_WAIT_POLICY \
+               WANDB_MODE HF_HUB_OFFLINE TOKENIZERS_PARALLELISM; do
+        if [[ -n "${!var:-}" ]]; then RAY_ARGS+=("+ray_kwargs.ray_init.runtime_env.env_vars.$var=\"${!var}\""); fi
     done
-    if [[ -n "${all// /}" ]]; then kill -9 $all 2>/dev/null || true; fi
-}
-trap stop_own_ray EXIT
+else
+    RAY_TMPDIR_RUN=${RAY_TMPDIR_RUN:-$(mktemp -d /tmp/mr1ray.XXXXXX)}
+    RAY_ARGS=(+ray_kwargs.ray_init._temp_dir="$RAY_TMPDIR_RUN")
+    stop_own_ray() {
+        # Ray's own daemons (gcs_server, raylet, dashboard, monitors) have the private temp dir on their
+        # command line; its workers ("ray::...") are their children. Stop exactly those, by pid.
+        local all frontier next pid
+        frontier=$(pgrep -f -- "$RAY_TMPDIR_RUN" || true)
+        all=""
+        while [[ -n "$frontier" ]]; do
+            all="$all $frontier"
+            next=""
+            for pid in $frontier; do next="$next $(pgrep -P "$pid" || true)"; done
+            frontier=$(echo $next)
+        done
+        if [[ -n "${all// /}" ]]; then kill -9 $all 2>/dev/null || true; fi
+    }
+    trap stop_own_ray EXIT
+fi
 
 "$PYTHON" -m verl.trainer.main_ppo \
     --config-path="$HERE/config" --config-name="grpo_$PROFILE" \
@@ -99,5 +112,5 @@ trap stop_own_ray EXIT
     +reward.custom_reward_function.reward_kwargs.vq_ckpt="$VQ_CKPT" \
     +reward.custom_reward_function.reward_kwargs.retrieval_ckpt="$RETRIEVAL_CKPT" \
     "${MOTION_TARGET[@]}" \
-    +ray_kwargs.ray_init._temp_dir="$RAY_TMPDIR_RUN" \
+    "${RAY_ARGS[@]}" \
     "$@"

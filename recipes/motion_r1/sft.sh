@@ -40,7 +40,17 @@ else
 fi
 export VERL_FILE_LOGGER_PATH=${VERL_FILE_LOGGER_PATH:-$OUT_DIR/metrics.jsonl}
 
-"$PYTHON" -m torch.distributed.run --standalone --nnodes=1 --nproc_per_node="$NPROC" \
+# Multi-node: run this script on every node with the same NNODES, MASTER_ADDR and MASTER_PORT and each node's
+# NODE_RANK (0..NNODES-1); OUT_DIR must be on storage every node sees. One node: torchrun --standalone.
+NNODES=${NNODES:-1}
+if [[ "$NNODES" -gt 1 ]]; then
+    RDZV=(--nnodes="$NNODES" --node_rank="${NODE_RANK:?set NODE_RANK (0..NNODES-1) on each node}"
+          --master_addr="${MASTER_ADDR:?set MASTER_ADDR to node 0}" --master_port="${MASTER_PORT:-29500}")
+else
+    RDZV=(--standalone --nnodes=1)
+fi
+
+"$PYTHON" -m torch.distributed.run "${RDZV[@]}" --nproc_per_node="$NPROC" \
     -m verl.trainer.sft_trainer \
     --config-path="$HERE/config" --config-name="$PROFILE" \
     model.path="$MODEL_PATH" \
