@@ -254,11 +254,15 @@ def stop_at_motion_end(model, motion_end_id: int) -> None:
 
 def extend_vocab(config: ExtendConfig) -> MotionVocab:
     """Load ``config.base``, extend it, check it, and write ``config.out`` atomically."""
+    base = Path(config.base)
+    if base.is_dir() and not (base / "config.json").is_file():
+        raise UserError(f"--base {base} is not a Hugging Face model folder (no config.json)")
     try:
         tokenizer = AutoTokenizer.from_pretrained(config.base)
         model = AutoModelForCausalLM.from_pretrained(config.base, dtype="auto")
-    except OSError as err:
-        raise UserError(f"cannot load base model {config.base!r}: {err}") from err
+    except (OSError, ValueError) as err:
+        first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise UserError(f"cannot load base model {config.base!r}: {first_line}") from err
     codebook = load_codebook(config.codec, config.codebook_size) if config.init == "codebook" else None
     info = extend_model(model, tokenizer, config, codebook)
     run_checks(tokenizer, config.codebook_size, info.embedding_rows)

@@ -31,6 +31,9 @@ def _triplets(args: argparse.Namespace) -> list:
         raise UserError("--plans needs --data (the dataset folder whose texts/ hold the captions)")
     cot_rows = read_jsonl(args.cot) if args.cot else oracle_cot_rows(args.plans, args.data)
     triplets, report = join_triplets(cot_rows, read_jsonl(args.codes))
+    if not triplets:
+        source = args.cot or args.plans
+        raise UserError(f"no (caption, CoT, codes) triplet joins {source} with {args.codes}: {report.summary()}")
     print(report.summary())
     return triplets
 
