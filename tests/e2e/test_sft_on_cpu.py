@@ -164,3 +164,18 @@ def test_profiles_compose_onto_verl_config(profile):
     else:
         assert cfg.trainer.n_gpus_per_node == 8 and cfg.engine.dtype == "bfloat16"
         assert cfg.data.train_batch_size % cfg.trainer.n_gpus_per_node == 0
+
+
+@pytest.mark.parametrize("profile", ["cpu_tiny", "qwen2.5-3b"])
+def test_grpo_profiles_compose_and_pass_verls_validate_config(profile):
+    """Each GRPO profile composes onto verl's ppo_trainer.yaml and passes the check main_ppo runs first."""
+    from hydra import compose, initialize_config_dir
+    from verl.trainer.main_ppo import need_critic, need_reference_policy
+    from verl.utils.config import validate_config
+
+    overrides = ["actor_rollout_ref.model.path=/m", "data.train_files=/d/t.parquet", "data.val_files=/d/v.parquet"]
+    with initialize_config_dir(config_dir=str(RECIPE / "config"), version_base=None):
+        cfg = compose(config_name=f"grpo_{profile}", overrides=overrides)
+    validate_config(cfg, use_reference_policy=need_reference_policy(cfg), use_critic=need_critic(cfg))
+    assert cfg.algorithm.adv_estimator == "grpo" and cfg.actor_rollout_ref.rollout.n >= 2
+    assert cfg.reward.custom_reward_function.path == "pkg://reward_fns.motion_r1"
