@@ -30,6 +30,11 @@ VQ_CKPT=${VQ_CKPT:?set VQ_CKPT to the VQ-VAE checkpoint folder (motion-r1 vq tra
 RETRIEVAL_CKPT=${RETRIEVAL_CKPT:?set RETRIEVAL_CKPT to the text-motion checkpoint (motion-r1 retrieval train --out)}
 MOTION_DATA=${MOTION_DATA:-}
 PYTHON=${PYTHON:-python}
+# ATTN_IMPLEMENTATION=sdpa: the actor and reference without flash-attn (a GPU machine where it is not installed).
+ATTN_ARGS=()
+if [[ -n "${ATTN_IMPLEMENTATION:-}" ]]; then
+    ATTN_ARGS=(++actor_rollout_ref.model.override_config.attn_implementation="$ATTN_IMPLEMENTATION")
+fi
 
 test -f "$HERE/config/grpo_$PROFILE.yaml" || { echo "unknown profile $PROFILE (see $HERE/config/grpo_*.yaml)" >&2; exit 2; }
 test -f "$DATA_DIR/train.parquet" || { echo "$DATA_DIR/train.parquet not found" >&2; exit 2; }
@@ -113,4 +118,5 @@ fi
     +reward.custom_reward_function.reward_kwargs.retrieval_ckpt="$RETRIEVAL_CKPT" \
     "${MOTION_TARGET[@]}" \
     "${RAY_ARGS[@]}" \
+    "${ATTN_ARGS[@]}" \
     "$@"

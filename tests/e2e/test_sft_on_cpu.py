@@ -179,3 +179,8 @@ def test_grpo_profiles_compose_and_pass_verls_validate_config(profile):
     validate_config(cfg, use_reference_policy=need_reference_policy(cfg), use_critic=need_critic(cfg))
     assert cfg.algorithm.adv_estimator == "grpo" and cfg.actor_rollout_ref.rollout.n >= 2
     assert cfg.reward.custom_reward_function.path == "pkg://reward_fns.motion_r1"
+    # grpo.sh's ATTN_IMPLEMENTATION=sdpa override (no flash-attn) composes onto every profile.
+    with initialize_config_dir(config_dir=str(RECIPE / "config"), version_base=None):
+        attn = "++actor_rollout_ref.model.override_config.attn_implementation=sdpa"
+        cfg = compose(config_name=f"grpo_{profile}", overrides=[*overrides, attn])
+    assert cfg.actor_rollout_ref.model.override_config.attn_implementation == "sdpa"
