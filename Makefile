@@ -24,6 +24,11 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/python -m pip install -q -e ".[dev,$(EXTRAS)]"
 	# CUDA-linked wheels that verl's and vLLM's deps pull in; they break imports on CPU-only torch.
 	$(BIN)/python -m pip uninstall -q -y torchcodec torchvision torchaudio 2>/dev/null || true
+	# Headless Chromium for the viewer's browser tests (Debian's package, where this machine can install it).
+	command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+		{ apt-get install -y -q chromium >/dev/null 2>&1 || \
+		  { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium >/dev/null 2>&1; }; }; } || \
+		echo "chromium not installed: the viewer's browser tests will skip"
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -309,6 +309,7 @@ CASES += [
          _write("prompts.txt", b"a person \xff walks\n"), "prompts.txt"),
     Case("render: --compare names a missing file",
          lambda r: [*RENDER(r), "--compare", f"{r}/missing.npy"], _nothing, "missing.npy"),
+    Case("view: a folder without rollout dumps", lambda r: ["view", f"{r}/data"], _nothing, "no rollout dumps"),
     Case("vq encode: --splits names a split with no file",
          lambda r: [*VQ_ENCODE(r), "--splits", "nosuchsplit"], _nothing, "nosuchsplit"),
 ]  # fmt: skip

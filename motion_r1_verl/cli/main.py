@@ -44,6 +44,7 @@ COMMAND_GROUPS: tuple[str, ...] = (
     "llm",
     "dataset",
     "rollouts",
+    "view",
     "generate",
     "quickstart",
 )

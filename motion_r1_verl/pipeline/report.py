@@ -6,6 +6,7 @@
   encoder, between each generated motion and its ground truth);
 - GRPO's validation curves (format, motion and semantic similarity on the fixed validation prompts, per
   validation step) as ``validation.png``, and the run's own gain from its first to its last point;
+- ``viewer.html`` (``motion-r1 view``): the GRPO run in the browser, linked from the report;
 - side-by-side videos of ground truth vs SFT vs GRPO for a few test captions.
 """
 
@@ -20,6 +21,7 @@ import numpy as np
 from motion_r1_verl.eval.protocol import METRICS
 from motion_r1_verl.eval.report import HEADERS
 from motion_r1_verl.motion.core.constants import MAX_FRAMES
+from motion_r1_verl.pipeline.commands import motion_r1
 from motion_r1_verl.runtime.files import write_text_atomic
 
 MODELS = {"sft": "SFT", "grpo": "SFT+GRPO"}
@@ -196,6 +198,16 @@ def write_report(run_dir: Path, stage_lines: Sequence[str], videos: int = 3) -> 
         ]
     else:
         lines += ["No validation points in grpo-ckpt/metrics.jsonl.", ""]
+    lines += ["## What the policy did, in the browser", ""]
+    viewer = run_dir / "viewer.html"
+    motion_r1("view", run_dir / "grpo-ckpt", "--out", viewer)
+    lines += [
+        f"[viewer.html](viewer.html) ({viewer.stat().st_size / 1e6:.1f} MB, opens offline): the GRPO run's training "
+        "and validation curves, its rollouts by step and prompt group (reasoning, plan, score, components, failure "
+        "reason; filters), and the best sample of some groups beside its ground truth as 3D skeletons "
+        "(`motion-r1 view grpo-ckpt`).",
+        "",
+    ]
     lines += ["## Ground truth vs SFT vs GRPO", ""]
     clips, _ = load_split(data_dir(run_dir), "test")
     for clip in clips[:videos]:
