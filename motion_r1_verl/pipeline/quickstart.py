@@ -250,7 +250,7 @@ STAGES: tuple[tuple[str, str, StageFn], ...] = (
     ),  # fmt: skip
     ("eval-sft", "evaluate the SFT generations", partial(evaluate_test_splits, "sft")),
     ("eval-grpo", "evaluate the GRPO generations", partial(evaluate_test_splits, "grpo")),
-    ("report", "write report.md (metrics tables, validation curves, side-by-side videos)", write_report),
+    ("report", "write report.md (metrics tables, validation curves, videos) and viewer.html", write_report),
 )
 
 
