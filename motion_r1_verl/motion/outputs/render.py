@@ -261,8 +261,12 @@ def render_animation(
     out_path = Path(out_path)
     if out_path.suffix.lower() not in VIDEO_SUFFIXES:
         raise UserError(f"output {out_path}: unknown format {out_path.suffix.lower()!r}, expected .mp4 or .gif")
-    joints = _check_motions(motions)
-    return write_video(_frames(joints, caption, labels), out_path, fps=fps)
+    return write_video(animation_frames(motions, caption=caption, labels=labels), out_path, fps=fps)
+
+
+def animation_frames(motions: Sequence[np.ndarray], *, caption: str | None = None, labels: Sequence[str] | None = None):
+    """Yield the (H,W,3) uint8 frames ``render_animation`` writes (motions as it takes them), one at a time."""
+    return _frames(_check_motions(motions), caption, labels)
 
 
 def write_video(frames, out_path: str | os.PathLike, *, fps: int = FPS) -> int:
