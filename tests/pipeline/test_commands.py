@@ -45,3 +45,25 @@ def test_a_failing_command_is_a_stage_failure(capsys):
     with pytest.raises(StageFailed, match="exited with code 2"):
         motion_r1("vq", "train", "--data", "/nonexistent", "--out", "/nonexistent/out")
     assert "$ motion-r1 vq train" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_the_wheel_carries_the_recipes_and_the_motion_config_group(tmp_path):
+    """A real wheel of this checkout: the recipe scripts and profiles under share/, the Hydra group in the package."""
+    import shutil
+    import subprocess
+    import zipfile
+    from pathlib import Path
+
+    # A copy of the sources: setuptools writes build/ beside the project it builds.
+    skip = shutil.ignore_patterns(".git", ".venv", "runs", "build", "*.egg-info", "__pycache__", ".*_cache")
+    root = shutil.copytree(Path(__file__).resolve().parents[2], tmp_path / "src", ignore=skip)
+    argv = [sys.executable, "-m", "pip", "wheel", str(root), "--no-deps", "--no-build-isolation", "-q", "-w", tmp_path]
+    done = subprocess.run([*map(str, argv)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    (wheel,) = tmp_path.glob("motion_r1_verl-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert "motion_r1_verl/config/motion/grpo.yaml" in names and "reward_fns/router.py" in names
+    data = next(n.split("/share/")[0] for n in names if "/share/motion-r1-verl/" in n)
+    for name in [*RECIPE_FILES[:-1], "config/grpo_cpu_tiny.yaml", "config/grpo_qwen2.5-3b.yaml", "REQUIRED_VERL.txt"]:
+        assert f"{data}/share/motion-r1-verl/recipes/motion_r1/{name}" in names, name
