@@ -211,6 +211,12 @@ CASES = [
     ),
     Case("dataset rl: no such --cot file", DATASET("rl"), lambda r: (r / "cot.jsonl").unlink(), "cot.jsonl"),
     Case(
+        "dataset rl: every clip's codes outside --codebook-size",
+        lambda r: [*DATASET("rl")(r), "--codebook-size", "3"],
+        _nothing,
+        "codes outside the codebook (0..2)",
+    ),
+    Case(
         "dataset sft: --plans without steps",
         lambda r: [
             "dataset",

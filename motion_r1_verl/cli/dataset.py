@@ -29,8 +29,10 @@ def _triplets(args: argparse.Namespace) -> list:
         raise UserError("give exactly one CoT source: --cot cot.jsonl, or --plans plans.jsonl with --data DIR")
     if args.plans and not args.data:
         raise UserError("--plans needs --data (the dataset folder whose texts/ hold the captions)")
+    if args.codebook_size is not None and args.codebook_size < 1:
+        raise UserError(f"--codebook-size must be >= 1, got {args.codebook_size}")
     cot_rows = read_jsonl(args.cot) if args.cot else oracle_cot_rows(args.plans, args.data)
-    triplets, report = join_triplets(cot_rows, read_jsonl(args.codes))
+    triplets, report = join_triplets(cot_rows, read_jsonl(args.codes), args.codebook_size)
     if not triplets:
         source = args.cot or args.plans
         raise UserError(f"no (caption, CoT, codes) triplet joins {source} with {args.codes}: {report.summary()}")
@@ -89,6 +91,12 @@ def _add_triplet_source_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--val-split", default=None, help="hold out the clips of <data>/<split>.txt instead (e.g. val)")
     p.add_argument("--val-captions-per-clip", type=int, default=None, help="paraphrases per held-out clip")
     p.add_argument("--seed", type=int, default=0, help="sampling / split seed")
+    p.add_argument(
+        "--codebook-size",
+        type=int,
+        default=None,
+        help="skip clips with codes outside 0..N-1 (the codec's codebook; the extended vocabulary's <Motion_*>)",
+    )
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -67,8 +67,11 @@ def read_jsonl(path: str | Path) -> list[dict]:
     return rows
 
 
-def join_triplets(cot_rows: Iterable[dict], codes_rows: Iterable[dict]) -> tuple[list[Triplet], JoinReport]:
-    """Join CoT rows to codes rows on ``id``; keeps the CoT row order."""
+def join_triplets(
+    cot_rows: Iterable[dict], codes_rows: Iterable[dict], codebook_size: int | None = None
+) -> tuple[list[Triplet], JoinReport]:
+    """Join CoT rows to codes rows on ``id``; keeps the CoT row order. With ``codebook_size``, a row whose
+    codes are not all in ``0..codebook_size-1`` is skipped (and counted): no tokenizer has those tokens."""
     codes_by_id: dict[str, tuple[int, ...] | None] = {}
     for row in codes_rows:
         codes_by_id[str(row["id"])] = _plain_codes(row.get("codes"))
@@ -92,6 +95,9 @@ def join_triplets(cot_rows: Iterable[dict], codes_rows: Iterable[dict]) -> tuple
         if not codes:
             report.skipped["empty codes"] += 1
             continue
+        if codebook_size is not None and max(codes) >= codebook_size:
+            report.skipped[f"codes outside the codebook (0..{codebook_size - 1})"] += 1
+            continue
         triplets.append(Triplet(clip_id, str(row["caption"]), str(row["think"]), str(row.get("plan") or ""), codes))
         report.n_joined += 1
     return triplets, report
@@ -106,9 +112,11 @@ def _plain_codes(codes: object) -> tuple[int, ...] | None:
     return tuple(codes)
 
 
-def load_triplets(cot_jsonl: str | Path, codes_jsonl: str | Path) -> tuple[list[Triplet], JoinReport]:
+def load_triplets(
+    cot_jsonl: str | Path, codes_jsonl: str | Path, codebook_size: int | None = None
+) -> tuple[list[Triplet], JoinReport]:
     """``join_triplets`` over two JSON-lines files."""
-    return join_triplets(read_jsonl(cot_jsonl), read_jsonl(codes_jsonl))
+    return join_triplets(read_jsonl(cot_jsonl), read_jsonl(codes_jsonl), codebook_size)
 
 
 def read_captions(data_dir: str | Path, clip_id: str) -> list[str]:

@@ -166,7 +166,7 @@ def make_llm(config: QuickstartConfig, run_dir: Path) -> str:
 def build_sft_data(config: QuickstartConfig, run_dir: Path) -> str:
     out = run_dir / "sft-data"
     motion_r1("dataset", "sft", "--cot", run_dir / "cot.jsonl", "--codes", run_dir / "codes.jsonl", "--out", out,
-              *_held_out(run_dir))  # fmt: skip
+              "--codebook-size", str(codebook_size(run_dir)), *_held_out(run_dir))  # fmt: skip
     return f"SFT parquet in {out}"
 
 
@@ -180,7 +180,7 @@ def cold_start_sft(config: QuickstartConfig, run_dir: Path) -> str:
 def build_rl_data(config: QuickstartConfig, run_dir: Path) -> str:
     out = run_dir / "rl-data"
     motion_r1("dataset", "rl", "--cot", run_dir / "cot.jsonl", "--codes", run_dir / "codes.jsonl", "--out", out,
-              *_held_out(run_dir))  # fmt: skip
+              "--codebook-size", str(codebook_size(run_dir)), *_held_out(run_dir))  # fmt: skip
     return f"RL parquet (train prompts + fixed validation prompts) in {out}"
 
 

@@ -74,6 +74,14 @@ def test_codes_that_are_not_non_negative_integers_are_skipped_and_counted():
     assert triplets == [] and report.skipped == {"codes not a list of non-negative integers": 5}
 
 
+def test_codes_outside_the_codebook_are_skipped_and_counted():
+    codes = [{"id": "a", "codes": [0, 31]}, {"id": "b", "codes": [3, 32]}, {"id": "c", "codes": [512]}]
+    triplets, report = join_triplets([_cot(k) for k in "abc"], codes, codebook_size=32)
+    assert [t.id for t in triplets] == ["a"]
+    assert report.skipped == {"codes outside the codebook (0..31)": 2}
+    assert len(join_triplets([_cot(k) for k in "abc"], codes)[0]) == 3  # no codebook given: not judged
+
+
 def test_unreadable_rows_name_the_file_and_line(tmp_path):
     path = tmp_path / "cot.jsonl"
     path.write_bytes(json.dumps(_cot("a")).encode() + b"\n\xff\xfe{}\n")

