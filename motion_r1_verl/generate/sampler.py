@@ -23,6 +23,8 @@ from __future__ import annotations
 import importlib.util
 import logging
 import os
+import pickle
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -131,15 +133,28 @@ class HFSampler:
 
     @classmethod
     def from_pretrained(cls, model_dir: str | os.PathLike, device: str | torch.device | None = None) -> HFSampler:
+        from safetensors import SafetensorError
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         path = _check_model_dir(model_dir)
         device = pick_device(device)
         try:
             tokenizer = AutoTokenizer.from_pretrained(path)
-            model = AutoModelForCausalLM.from_pretrained(path, dtype="auto")
+            with warnings.catch_warnings():  # torch warns about the pickle protocol of any .bin before refusing it
+                warnings.filterwarnings("ignore", message="Detected pickle protocol")
+                model = AutoModelForCausalLM.from_pretrained(path, dtype="auto")
         except OSError as err:
             raise UserError(f"cannot load the model in {path}: {err}") from err
+        except pickle.UnpicklingError:
+            raise UserError(
+                f"cannot load the model in {path}: its .bin weights hold more than tensors, which "
+                "torch.load(weights_only=True) refuses (nothing in them ran); export the model as safetensors"
+            ) from None
+        except (SafetensorError, ValueError, RuntimeError, KeyError, TypeError) as err:
+            # A refused weights_only load (a .bin that carries code), corrupt or mismatched weights, a bad
+            # config value: transformers' messages run to many lines, the first says what went wrong.
+            first = str(err).strip().splitlines()[0] if str(err).strip() else ""
+            raise UserError(f"cannot load the model in {path}: {type(err).__name__}: {first}") from None
         return cls(model.to(device), tokenizer)
 
     @torch.no_grad()

@@ -2,9 +2,13 @@
 written, exit 0), the random model (malformed attempts reported, exit 1), batch mode, user errors."""
 
 import json
+import os
+import pickle
 import shutil
+from pathlib import Path
 
 import numpy as np
+import pytest
 from conftest import CAPTION, PLAN, SPLIT_CAPTIONS, THINK
 
 from motion_r1_verl.cli.generate import caption_ids, read_prompts
@@ -109,3 +113,32 @@ def test_ids_and_prompts_file(tmp_path):
     path = tmp_path / "p.txt"
     path.write_text(" one \n\ntwo\n")
     assert read_prompts(path) == ["one", "two"]
+
+
+class _RunsCode:
+    """Unpickling this object runs ``touch <marker>``: a model file that carries code."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+@pytest.mark.parametrize("damage", ["code in pytorch_model.bin", "truncated model.safetensors"])
+def test_a_hostile_or_broken_model_folder_is_one_line_and_runs_nothing(tiny_model, tmp_path, capsys, damage):
+    model = shutil.copytree(tiny_model, tmp_path / "model")
+    marker = tmp_path / "code_ran"
+    weights = model / "model.safetensors"
+    if damage.startswith("code"):
+        weights.unlink()
+        with (model / "pytorch_model.bin").open("wb") as handle:
+            pickle.dump({"model.embed_tokens.weight": _RunsCode(marker)}, handle)
+    else:
+        weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])
+    before = {p.name: p.read_bytes() for p in model.iterdir()}
+    assert main(["generate", "x", "--model", str(model), "--out", str(tmp_path / "gen"), "--video", "none"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"cannot load the model in {model}" in err[0], err
+    assert not marker.exists()  # nothing in the file ran
+    assert {p.name: p.read_bytes() for p in model.iterdir()} == before
