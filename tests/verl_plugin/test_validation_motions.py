@@ -151,3 +151,26 @@ def test_config_errors_name_the_key(values, message):
     with pytest.raises(UserError, match=None) as err:
         ValidationMotionsConfig.from_kwargs(values)
     assert message in str(err.value)
+
+
+def test_clips_and_metrics_reach_a_wandb_run(vq, tmp_path, monkeypatch):
+    """With ``wandb`` among the loggers and a run started (verl's Tracking does it), the clips are logged as
+    W&B videos beside the metrics: an offline run here, its media files read back."""
+    wandb = pytest.importorskip("wandb")
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    monkeypatch.setenv("WANDB_SILENT", "true")
+    run = wandb.init(project="motion_r1_test", dir=str(tmp_path), mode="offline")
+    try:
+        config = {"vq_ckpt": str(vq), "tokenizer": "x", "out_dir": str(tmp_path / "motions"), "clips": 2}
+        hook = ValidationMotionLogger(ValidationMotionsConfig.from_kwargs({**config, "loggers": ["console", "wandb"]}))
+        metrics = hook.log("val", 3, _samples(3, np.random.default_rng(2)))
+        files_dir = Path(run.dir)
+    finally:
+        wandb.finish()
+    videos = sorted(files_dir.glob("media/videos/val-motion/clip_*.mp4"))
+    assert len(videos) == 2 and all(v.stat().st_size > 1000 for v in videos), sorted(files_dir.rglob("*"))
+    # The run's record log (what `wandb sync` uploads) holds the history row: metrics and both videos at step 3.
+    (log,) = files_dir.parent.glob("run-*.wandb")
+    record = log.read_bytes()
+    assert b"val-motion/decoded" in record and b"video-file" in record and b"val-motion/clip_1" in record
+    assert json.dumps(metrics["val-motion/decoded"]).encode() in record
