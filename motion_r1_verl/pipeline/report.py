@@ -7,6 +7,7 @@
 - GRPO's validation curves (format, motion and semantic similarity on the fixed validation prompts, per
   validation step) as ``validation.png``, and the run's own gain from its first to its last point;
 - ``viewer.html`` (``motion-r1 view``): the GRPO run in the browser, linked from the report;
+- the fixed validation prompts' clips at every validation (the decode hook's files) and its motion metrics;
 - side-by-side videos of ground truth vs SFT vs GRPO for a few test captions.
 """
 
@@ -153,6 +154,45 @@ def metrics_table(run_dir: Path, judge: str, split: str) -> list[str]:
     return lines
 
 
+def validation_motion_lines(motions_dir: Path, run_dir: Path) -> list[str]:
+    """The decode hook's output of a GRPO run: each fixed prompt's clip at every validation, and the
+    validation set's motion metrics per step (``motion_r1_verl.verl_plugin.validation_motions``)."""
+    steps = sorted(int(p.name) for p in motions_dir.glob("*") if p.is_dir() and p.name.isdigit())
+    if not steps:
+        return []
+    clips: dict[int, dict] = {}
+    for step in steps:
+        for line in (motions_dir / str(step) / "motions.jsonl").read_text().splitlines():
+            row = json.loads(line)
+            entry = clips.setdefault(row["clip"], {"caption": row["caption"], "steps": []})
+            if row.get("video"):
+                path = (motions_dir / str(step) / row["video"]).relative_to(run_dir)
+                entry["steps"].append(f"[step {step}]({path})" + ("" if row["reason"] == "ok" else " (malformed)"))
+    lines = [
+        "## The same validation prompts, decoded at every validation",
+        "",
+        "Rendered while GRPO trained (generated beside the decoded ground truth; `grpo-ckpt/validation/motions/`):",
+        "",
+    ]
+    lines += [f"- {clip['caption']}: " + ", ".join(clip["steps"]) for _, clip in sorted(clips.items())]
+    metrics_path = motions_dir / "metrics.jsonl"
+    rows = [json.loads(line) for line in metrics_path.read_text().splitlines()] if metrics_path.is_file() else []
+    rows = [r for r in rows if r.get("partition") == "val"]
+    if rows:
+        lines += [
+            "",
+            "| step | decodable | seconds | root travel (m) | foot skate (cm/frame) |",
+            "|---|---|---|---|---|",
+        ]
+        lines += [
+            f"| {r['step']} | {r['val-motion/decoded']:.3f} | {r.get('val-motion/seconds', float('nan')):.2f} "
+            f"| {r.get('val-motion/root_travel_m', float('nan')):.2f} "
+            f"| {r.get('val-motion/foot_skate_cm_per_frame', float('nan')):.2f} |"
+            for r in rows
+        ]
+    return [*lines, ""]
+
+
 def write_report(run_dir: Path, stage_lines: Sequence[str], videos: int = 3) -> Path:
     """Write ``run_dir/report.md`` (and ``validation.png``, ``videos/``); returns the report's path."""
     from motion_r1_verl.motion.core.humanml3d import load_split
@@ -208,6 +248,7 @@ def write_report(run_dir: Path, stage_lines: Sequence[str], videos: int = 3) -> 
         "(`motion-r1 view grpo-ckpt`).",
         "",
     ]
+    lines += validation_motion_lines(run_dir / "grpo-ckpt" / "validation" / "motions", run_dir)
     lines += ["## Ground truth vs SFT vs GRPO", ""]
     clips, _ = load_split(data_dir(run_dir), "test")
     for clip in clips[:videos]:

@@ -1,5 +1,7 @@
 """The quickstart's wiring (the stages themselves are tested where their code lives)."""
 
+import json
+
 import numpy as np
 import pytest
 
@@ -83,3 +85,28 @@ def test_motionless_stand_in_has_no_velocity(tmp_path):
     assert clip.shape == (40, FEATURE_DIM)
     assert np.all(clip[:, :3] == 0) and np.all(clip[:, VEL_SLICE] == 0)
     assert np.all(clip == clip[0])
+
+
+def test_the_report_lists_each_fixed_prompt_across_validations(tmp_path):
+    """The decode hook's folder (one sub-folder per validation step) becomes one line per prompt with a link per
+    step, malformed generations marked, and the motion metrics per step."""
+    from motion_r1_verl.pipeline.report import validation_motion_lines
+
+    motions = tmp_path / "grpo-ckpt" / "validation" / "motions"
+    for step, reason in ((0, "no <Motion> span found"), (10, "ok")):
+        (motions / str(step)).mkdir(parents=True)
+        rows = [{"clip": 0, "caption": "a person waves", "video": "clip_0.mp4", "reason": reason}]
+        (motions / str(step) / "motions.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    metrics = [
+        {"step": s, "partition": "val", "val-motion/decoded": d, "val-motion/seconds": 2.0}
+        for s, d in ((0, 0.5), (10, 0.75))
+    ]
+    metrics.append({"step": 5, "partition": "train", "train-motion/decoded": 1.0})
+    (motions / "metrics.jsonl").write_text("".join(json.dumps(m) + "\n" for m in metrics))
+    lines = validation_motion_lines(motions, tmp_path)
+    prompt = next(line for line in lines if line.startswith("- a person waves"))
+    assert "[step 0](grpo-ckpt/validation/motions/0/clip_0.mp4) (malformed)" in prompt
+    assert "[step 10](grpo-ckpt/validation/motions/10/clip_0.mp4)" in prompt and prompt.count("malformed") == 1
+    table = [line for line in lines if line.startswith("| 0 ") or line.startswith("| 10 ") or line.startswith("| 5 ")]
+    assert [line.split(" | ")[1] for line in table] == ["0.500", "0.750"]  # validation rows only
+    assert validation_motion_lines(tmp_path / "none", tmp_path) == []
