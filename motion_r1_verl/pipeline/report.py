@@ -174,7 +174,7 @@ def validation_motion_lines(motions_dir: Path, run_dir: Path) -> list[str]:
         "Rendered while GRPO trained (generated beside the decoded ground truth; `grpo-ckpt/validation/motions/`):",
         "",
     ]
-    lines += [f"- {clip['caption']}: " + ", ".join(clip["steps"]) for _, clip in sorted(clips.items())]
+    lines += [f"- {clip['caption']} — " + ", ".join(clip["steps"]) for _, clip in sorted(clips.items())]
     metrics_path = motions_dir / "metrics.jsonl"
     rows = [json.loads(line) for line in metrics_path.read_text().splitlines()] if metrics_path.is_file() else []
     rows = [r for r in rows if r.get("partition") == "val"]

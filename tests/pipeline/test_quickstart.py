@@ -104,7 +104,7 @@ def test_the_report_lists_each_fixed_prompt_across_validations(tmp_path):
     metrics.append({"step": 5, "partition": "train", "train-motion/decoded": 1.0})
     (motions / "metrics.jsonl").write_text("".join(json.dumps(m) + "\n" for m in metrics))
     lines = validation_motion_lines(motions, tmp_path)
-    prompt = next(line for line in lines if line.startswith("- a person waves"))
+    prompt = next(line for line in lines if line.startswith("- a person waves — "))
     assert "[step 0](grpo-ckpt/validation/motions/0/clip_0.mp4) (malformed)" in prompt
     assert "[step 10](grpo-ckpt/validation/motions/10/clip_0.mp4)" in prompt and prompt.count("malformed") == 1
     table = [line for line in lines if line.startswith("| 0 ") or line.startswith("| 10 ") or line.startswith("| 5 ")]
