@@ -18,3 +18,23 @@ def test_the_cli_speaks_its_own_flags():
     assert cli_message(field_error("data_dir", "x is not a folder"), "llm") == "--data x is not a folder"
     # a message about a file, not a field, is left as it is
     assert cli_message(UserError("codes.jsonl:3: not JSON"), "vq") == "codes.jsonl:3: not JSON"
+
+
+def test_arguments_a_message_mentions_are_spoken_as_flags():
+    """A library remedy names Python arguments (Python and Hydra callers read those); the CLI speaks its flags,
+    and leaves paths that merely contain the same word alone."""
+    from motion_r1_verl.errors import UserError
+
+    err = UserError(
+        "runs/out_dir already holds a checkpoint: pass resume=True to continue it, or another out_dir.",
+        mentions=("resume", "out_dir"),
+    )
+    assert str(err).count("resume=True") == 1  # what a Python caller reads
+    assert (
+        cli_message(err, "vq")
+        == "runs/out_dir already holds a checkpoint: pass --resume to continue it, or another --out."
+    )
+    err = UserError("x: pass codec=CKPT (or merge it)", mentions=("codec",))
+    assert cli_message(err, "generate") == "x: pass --codec CKPT (or merge it)"
+    err = UserError("give either val_ids or val_fraction, not both", mentions=("val_ids", "val_fraction"))
+    assert cli_message(err, "dataset") == "give either --val-split or --val-fraction, not both"

@@ -83,7 +83,9 @@ class ExtendConfig:
         if self.noise_scale < 0:
             raise field_error("noise_scale", f"must be >= 0, got {self.noise_scale}")
         if self.out.exists() and not self.overwrite:
-            raise UserError(f"output folder {self.out} already exists (pass --overwrite to replace it)")
+            raise UserError(
+                f"output folder {self.out} already exists (pass overwrite=True to replace it)", mentions=("overwrite",)
+            )
 
 
 @dataclass
@@ -256,7 +258,7 @@ def extend_vocab(config: ExtendConfig) -> MotionVocab:
     """Load ``config.base``, extend it, check it, and write ``config.out`` atomically."""
     base = Path(config.base)
     if base.is_dir() and not (base / "config.json").is_file():
-        raise UserError(f"--base {base} is not a Hugging Face model folder (no config.json)")
+        raise field_error("base", f"{base} is not a Hugging Face model folder (no config.json)")
     try:
         tokenizer = AutoTokenizer.from_pretrained(config.base)
         model = AutoModelForCausalLM.from_pretrained(config.base, dtype="auto")

@@ -188,7 +188,9 @@ def make_tiny_llm(
     config = config or TinyLLMConfig()
     out = Path(out)
     if out.exists() and not overwrite:
-        raise UserError(f"output folder {out} already exists (pass --overwrite to replace it)")
+        raise UserError(
+            f"output folder {out} already exists (pass overwrite=True to replace it)", mentions=("overwrite",)
+        )
     tokenizer = train_tokenizer([*texts, *FALLBACK_TEXTS], config.vocab_size)
     model = build_tiny_model(config, tokenizer)
     with atomic_dir(out, durable=True) as tmp:

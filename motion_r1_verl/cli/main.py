@@ -7,6 +7,7 @@ A ``UserError`` (bad path, bad file) becomes one line on stderr and exit code 2.
 
 import argparse
 import importlib
+import re
 import sys
 
 from motion_r1_verl.errors import UserError
@@ -21,15 +22,31 @@ FLAG_OF_FIELD: dict[tuple[str | None, str], str] = {
     ("export", "model_dir"): "--smpl-model",
     ("export", "out"): "--mesh",
     (None, "data_dir"): "--data",
+    (None, "out_dir"): "--out",
+    (None, "out_path"): "--out",
+    (None, "val_ids"): "--val-split",
+    (None, "user_map"): "--joint-map",
 }
 
 
+def flag_of(command: str, field: str) -> str:
+    """The flag of this verb that sets the library argument ``field``."""
+    return FLAG_OF_FIELD.get((command, field)) or FLAG_OF_FIELD.get((None, field)) or "--" + field.replace("_", "-")
+
+
 def cli_message(err: UserError, command: str) -> str:
-    """``err``'s message with its leading field name (if it names one) spoken as this verb's flag."""
+    """``err``'s message with its leading field name (if it names one) and the arguments it mentions
+    (``resume=True``, ``codec=CKPT``, ``out_dir``) spoken as this verb's flags."""
     message = str(err)
     if err.field and message.startswith(err.field):
-        flag = FLAG_OF_FIELD.get((command, err.field)) or FLAG_OF_FIELD.get((None, err.field))
-        message = (flag or "--" + err.field.replace("_", "-")) + message[len(err.field) :]
+        message = flag_of(command, err.field) + message[len(err.field) :]
+    for name in err.mentions:
+        flag = flag_of(command, name)
+        # Whole words only, never inside a path the message quotes (runs/out_dir stays as it is).
+        alone, end = rf"(?<![\w/.-]){name}", r"(?![\w/-]|\.\w)"
+        message = re.sub(rf"{alone}=True{end}", flag, message)
+        message = re.sub(rf"{alone}=", flag + " ", message)
+        message = re.sub(rf"{alone}{end}", flag, message)
     return message
 
 

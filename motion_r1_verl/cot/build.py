@@ -40,7 +40,7 @@ from motion_r1_verl.cot.llm import LLMConfig, Outcome, decompose
 from motion_r1_verl.cot.oracle import render_steps
 from motion_r1_verl.cot.prompts import Prompt
 from motion_r1_verl.cot.rules import decompose_caption
-from motion_r1_verl.errors import UserError
+from motion_r1_verl.errors import UserError, field_error
 from motion_r1_verl.motion.core.constants import FPS
 from motion_r1_verl.motion.core.humanml3d import crop_id, read_caption_file, read_split_ids
 from motion_r1_verl.runtime.files import write_jsonl_atomic, write_text_atomic
@@ -193,7 +193,9 @@ def collect_items(data_dir: Path, split: str | None, skipped: dict[str, str]) ->
 def read_plans(path: Path) -> dict[str, list[dict[str, Any]]]:
     """id -> steps from a ``plans.jsonl``."""
     if not path.is_file():
-        raise UserError(f"oracle mode needs {path} (the synthetic dataset's plans.jsonl); use --mode rules or llm")
+        raise UserError(
+            f"oracle mode needs {path} (the synthetic dataset's plans.jsonl); use mode=rules or llm", mentions=("mode",)
+        )
     plans: dict[str, list[dict[str, Any]]] = {}
     with path.open(encoding="utf-8") as handle:
         for number, line in enumerate(handle, start=1):
@@ -265,7 +267,7 @@ def build(config: BuildConfig, llm: LLMSetup | None = None) -> BuildReport:
     if config.mode == "llm" and llm is None:
         raise ValueError("llm mode needs an LLMSetup (endpoint, model, prompts)")
     if config.out_path.is_dir():  # found now, not after hours of paid requests
-        raise UserError(f"--out {config.out_path} is a folder; expected the cot.jsonl file to write")
+        raise field_error("out_path", f"{config.out_path} is a folder; expected the cot.jsonl file to write")
     report = BuildReport(config.out_path)
     items = collect_items(config.data_dir, config.split, report.skipped_lines)
     if config.limit is not None:

@@ -54,7 +54,7 @@ class SplitConfig:
         if not 0.0 <= self.val_fraction < 1.0:
             raise field_error("val_fraction", f"must be in [0, 1), got {self.val_fraction}")
         if self.val_ids is not None and self.val_fraction > 0:
-            raise UserError("give either --val-split or --val-fraction, not both")
+            raise UserError("give either val_ids or val_fraction, not both", mentions=("val_ids", "val_fraction"))
         if self.val_captions_per_clip is not None and self.val_captions_per_clip < 1:
             raise field_error("val_captions_per_clip", f"must be >= 1, got {self.val_captions_per_clip}")
 
@@ -106,7 +106,7 @@ def build_parquet_splits(
     chosen = split_by_clip(triplets, config)
     rows = {split: make_rows(split, chosen[split]) for split in SPLITS}
     if not rows["train"]:
-        raise UserError("every clip went to validation; lower --val-fraction")
+        raise UserError("every clip went to validation; lower val_fraction", mentions=("val_fraction",))
     out_dir = Path(out_dir)
     write_parquet(rows["train"], out_dir / TRAIN_FILE)
     counts = {"train": len(rows["train"])}

@@ -169,19 +169,23 @@ def resolve_codec(model_dir: str | os.PathLike, codec: str | os.PathLike | None 
     vocab_file = Path(model_dir) / MOTION_VOCAB_FILE
     if not vocab_file.is_file():
         raise UserError(
-            f"{vocab_file} not found, so the VQ codec is unknown: pass --codec CKPT "
-            "(or merge the checkpoint with recipes/motion_r1/merge.sh, which copies motion_vocab.json)"
+            f"{vocab_file} not found, so the VQ codec is unknown: pass codec=CKPT "
+            "(or merge the checkpoint with recipes/motion_r1/merge.sh, which copies motion_vocab.json)",
+            mentions=("codec",),
         )
     try:
         recorded = json.loads(vocab_file.read_text()).get("codec_checkpoint")
     except (json.JSONDecodeError, AttributeError) as err:
         raise UserError(f"{vocab_file}: not a motion_vocab.json object ({err})") from err
     if not recorded:
-        raise UserError(f"{vocab_file} records no codec (llm extend-vocab ran without --codec): pass --codec CKPT")
+        raise UserError(
+            f"{vocab_file} records no codec checkpoint (the vocabulary was extended without one): pass codec=CKPT",
+            mentions=("codec",),
+        )
     for candidate in (Path(recorded), Path(model_dir) / recorded):
         if candidate.exists():
             return candidate
-    raise UserError(f"codec {recorded!r} recorded in {vocab_file} not found: pass --codec CKPT")
+    raise UserError(f"codec {recorded!r} recorded in {vocab_file} not found: pass codec=CKPT", mentions=("codec",))
 
 
 def _check_vocab_matches(model_dir: Path, codebook_size: int) -> None:
@@ -193,7 +197,8 @@ def _check_vocab_matches(model_dir: Path, codebook_size: int) -> None:
     if expected is not None and int(expected) != codebook_size:
         raise UserError(
             f"the model's motion vocabulary has {expected} codes ({vocab_file}) but the codec has {codebook_size}: "
-            "pass the --codec the model was trained with"
+            "pass the codec the model was trained with",
+            mentions=("codec",),
         )
 
 

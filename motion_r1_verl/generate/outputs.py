@@ -55,7 +55,9 @@ def _read_jsonl(path: Path) -> list[dict]:
             try:
                 rows.append(json.loads(line))
             except json.JSONDecodeError as err:
-                raise UserError(f"{path}:{n}: not JSON ({err}); move the file away or pick another --out") from err
+                raise UserError(
+                    f"{path}:{n}: not JSON ({err}); move the file away or pick another out_dir", mentions=("out_dir",)
+                ) from err
     return rows
 
 

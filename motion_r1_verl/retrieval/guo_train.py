@@ -164,7 +164,10 @@ def train_guo_evaluator(
         torch.set_num_threads(tc.num_threads)
     dev = pick_device(device)
     if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
-        raise UserError(f"{out_dir} already exists; choose a new --out (a Guo judge trains in minutes, no --resume)")
+        raise UserError(
+            f"{out_dir} already exists; choose a new out_dir (a Guo judge trains in minutes and does not resume)",
+            mentions=("out_dir",),
+        )
 
     train_clips, train_report = load_split(data_dir, "train")
     val_clips, val_report = load_split(data_dir, "val")

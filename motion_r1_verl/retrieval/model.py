@@ -256,7 +256,7 @@ class TextMotionModel(nn.Module):
             if config.get("model_type", MODEL_TYPE) != MODEL_TYPE:
                 raise ValueError(
                     f"model_type is {config['model_type']!r}, expected {MODEL_TYPE!r}; "
-                    "a Guo-architecture judge goes with --evaluator guo"
+                    "a Guo-architecture judge is read by the guo evaluator (eval's evaluator: guo)"
                 )
             cfg = check_field_types(TextMotionConfig.from_dict(config["model"]), str(path / CONFIG_NAME))
         except UserError:

@@ -111,7 +111,10 @@ def _resume_state(out_dir: Path, resume: bool, model_config: TextMotionConfig, t
     """(saved trainer state or None, the model config, the train config) of a fresh run or a resumed one."""
     state_path = out_dir / STATE_NAME
     if out_dir.exists() and any(out_dir.iterdir()) and not resume:
-        raise UserError(f"{out_dir} already exists; pass --resume to continue it or choose a new --out")
+        raise UserError(
+            f"{out_dir} already exists; pass resume=True to continue it or choose a new out_dir",
+            mentions=("resume", "out_dir"),
+        )
     state = json.loads(state_path.read_text()) if resume and state_path.is_file() else None
     if state is not None:
         model_config = TextMotionConfig.from_dict(state["model_config"])

@@ -231,14 +231,22 @@ class _TextJudge:
             "from the text, which needs the codebook size"
         )
         if model is None:
-            raise UserError(f"{need}: the run has no {CONFIG_FILE} naming the model; pass --codebook-size K")
+            raise UserError(
+                f"{need}: the run has no {CONFIG_FILE} naming the model; pass codebook_size=K",
+                mentions=("codebook_size",),
+            )
         vocab = model / MOTION_VOCAB_FILE
         try:
             size = json.loads(vocab.read_text(encoding="utf-8")).get("codebook_size")
         except (OSError, UnicodeDecodeError, json.JSONDecodeError, AttributeError) as err:
-            raise UserError(f"{need}: cannot read {vocab} ({err}); pass --codebook-size K") from err
+            raise UserError(
+                f"{need}: cannot read {vocab} ({err}); pass codebook_size=K", mentions=("codebook_size",)
+            ) from err
         if as_int(size) is None or int(size) <= 0:
-            raise UserError(f"{need}: {vocab} has no positive integer codebook_size; pass --codebook-size K")
+            raise UserError(
+                f"{need}: {vocab} has no positive integer codebook_size; pass codebook_size=K",
+                mentions=("codebook_size",),
+            )
         self._codebook_size = int(size)
         return self._codebook_size
 

@@ -60,7 +60,9 @@ def encode_dataset(
     """Write ``out`` (codes.jsonl) for the clips of ``splits`` of ``data_dir`` (see module docstring)."""
     data_dir, out = Path(data_dir), Path(out)
     if out.exists() and not overwrite:
-        raise UserError(f"{out} already exists (a finished encoding); pass overwrite / --overwrite to redo it")
+        raise UserError(
+            f"{out} already exists (a finished encoding); pass overwrite=True to redo it", mentions=("overwrite",)
+        )
     # A split path that exists but is not a file is named by the reader, not skipped.
     chosen = splits if splits is not None else tuple(s for s in SPLITS if (data_dir / f"{s}.txt").exists())
     if not chosen:

@@ -205,7 +205,10 @@ def _make_trainer(data_dir: Path, out_dir: Path, config, resume: bool, steps, de
         state = load_trainer_state(out_dir)
     else:
         if (out_dir / "config.json").exists():
-            raise UserError(f"{out_dir} already holds a checkpoint: pass --resume to continue it, or another --out")
+            raise UserError(
+                f"{out_dir} already holds a checkpoint: pass resume=True to continue it, or another out_dir",
+                mentions=("resume", "out_dir"),
+            )
         config = config if config is not None else VQConfig()
         model, state, normalizer = None, None, None
     if steps is not None:

@@ -196,7 +196,7 @@ def test_steep_floor_is_taken_as_terrain(cmu):
 
 
 def test_unit_outside_human_size_is_a_user_error(cmu):
-    with pytest.raises(UserError, match="--unit"):
+    with pytest.raises(UserError, match="pass unit"):
         retarget_bvh(_transformed(cmu, scale=1000.0))
     assert detect_unit(retarget_bvh(cmu, unit="cmu").joints) == "m"  # metres in, metres detected
 
@@ -221,7 +221,10 @@ def test_unknown_rig_lists_unplaced_joints_and_user_map_fixes_it(cmu, cmu_motion
     with pytest.raises(UserError) as info:
         retarget_bvh(rig)
     message = str(info.value)
-    assert "cannot place 22 of the 22 joints" in message and "--joint-map" in message and "\n" not in message
+    assert "cannot place 22 of the 22 joints" in message and "user_map=MAP.json" in message and "\n" not in message
+    from motion_r1_verl.cli.main import cli_message
+
+    assert "pass --joint-map MAP.json naming" in cli_message(info.value, "data")  # the CLI speaks its flag
     assert all(name in message for name in JOINT_NAMES)
 
     index = {n: f"j{k}" for k, n in enumerate(cmu.names)}

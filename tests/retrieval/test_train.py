@@ -42,7 +42,7 @@ def test_resume_continues_exactly_like_an_uninterrupted_run(toy_dataset, tmp_pat
     resumed = tmp_path / "resumed"
     first = train_retrieval(toy_dataset, resumed, TINY, fast(4), device="cpu", progress=False, stop_after=1)
     assert first.epoch == 1 and first.stopped_early
-    with pytest.raises(UserError, match="--resume"):
+    with pytest.raises(UserError, match="pass resume=True"):
         train_retrieval(toy_dataset, tmp_path / "resumed", TINY, fast(4), device="cpu", progress=False)
     state = train_retrieval(toy_dataset, tmp_path / "resumed", TINY, fast(4), resume=True, device="cpu", progress=False)
     assert state.epoch == 4 and not state.stopped_early and state.checkpoint == tmp_path / "resumed"

@@ -224,7 +224,7 @@ def test_codebook_size_flag_overrides_the_model(old_run):
 
 def test_older_run_without_codebook_size_is_a_user_error(old_run, tmp_path):
     (tmp_path / "model" / "motion_vocab.json").unlink()
-    with pytest.raises(UserError, match="motion_vocab.json.*--codebook-size"):
+    with pytest.raises(UserError, match="motion_vocab.json.*codebook_size=K"):
         diagnose_run(old_run)
 
 

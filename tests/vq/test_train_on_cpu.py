@@ -69,7 +69,7 @@ def test_feat_bias_divides_the_root_and_contact_std_the_checkpoint_keeps(tmp_pat
 
 
 def test_fresh_run_refuses_existing_checkpoint(tiny_checkpoint, tiny_dataset):
-    with pytest.raises(UserError, match="--resume"):
+    with pytest.raises(UserError, match="pass resume=True"):
         train_vq(tiny_dataset, tiny_checkpoint, tiny_config(), device="cpu", progress=False)
 
 

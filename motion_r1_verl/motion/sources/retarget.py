@@ -316,7 +316,8 @@ def resolve_joint_map(
     if missing:
         raise UserError(
             f"{where}: cannot place {len(missing)} of the 22 joints on this rig: {', '.join(missing)} "
-            f"(closest built-in map: {name}); pass --joint-map MAP.json naming a BVH joint for each"
+            f"(closest built-in map: {name}); pass user_map=MAP.json naming a BVH joint for each",
+            mentions=("user_map",),
         )
     if fixed and len(fixed) == N_JOINTS:
         name = "user"
@@ -346,7 +347,8 @@ def detect_up_axis(joints: np.ndarray) -> str:
     axis = int(np.argmax(np.abs(mean)))
     if abs(mean[axis]) < _MIN_UP_DOMINANCE:
         raise UserError(
-            f"cannot tell the up axis (mean ankle->head direction {np.round(mean, 2).tolist()}); pass --up-axis"
+            f"cannot tell the up axis (mean ankle->head direction {np.round(mean, 2).tolist()}); pass up_axis",
+            mentions=("up_axis",),
         )
     return ("+" if mean[axis] > 0 else "-") + "xyz"[axis]
 
@@ -427,7 +429,8 @@ def detect_unit(joints: np.ndarray, where: str = "BVH") -> str:
     if not low <= ratio <= high:
         raise UserError(
             f"{where}: cannot tell the length unit: the ankle-to-head bones measure {chain:.4g} file units, "
-            f"not a human size in any of {', '.join(UNITS)}; pass --unit"
+            f"not a human size in any of {', '.join(UNITS)}; pass unit",
+            mentions=("unit",),
         )
     return name
 
@@ -550,7 +553,8 @@ def retarget_bvh(
     if short:
         raise UserError(
             f"{where}: bone(s) {', '.join(short)} shorter than {MIN_BONE_LENGTH * 100:.0f} cm after mapping "
-            f"(two joints placed on one BVH joint); pass --joint-map to place them apart"
+            f"(two joints placed on one BVH joint); pass user_map to place them apart",
+            mentions=("user_map",),
         )
     mirrored = _warn_if_mirrored(joints, where)
     return RetargetedMotion(
