@@ -34,6 +34,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 from collections import defaultdict
 from pathlib import Path
 
@@ -363,9 +364,14 @@ def test_grpo_joins_a_two_node_ray_cluster_and_scores_with_the_ray_scorer(sft_mo
         for argv in ([*head, "--include-dashboard=false", *node], [ray_cli, "start", f"--address={address}", *node]):
             started = subprocess.run(argv, env=cluster_env, capture_output=True, text=True, timeout=180)
             assert started.returncode == 0, started.stdout[-2000:] + started.stderr[-2000:]
-        status = subprocess.run(
-            [ray_cli, "status", f"--address={address}"], env=cluster_env, capture_output=True, text=True, timeout=60
-        )
+        # `ray start --address` returns before the cluster's status lists the new node: wait for both.
+        for _ in range(60):
+            status = subprocess.run(
+                [ray_cli, "status", f"--address={address}"], env=cluster_env, capture_output=True, text=True, timeout=60
+            )
+            if status.stdout.count("node_") == 2 and "0.0/2.0 GPU" in status.stdout:
+                break
+            time.sleep(1)
         assert status.stdout.count("node_") == 2 and "0.0/2.0 GPU" in status.stdout, status.stdout
         _run_grpo_sh(env, overrides, log)
     finally:
