@@ -30,8 +30,10 @@ The update budget, mapped from the composed profile (hydra, the same overrides v
   ``gradient_accumulation_steps = m*G/b`` (so one optimiser step sees m*G responses),
   ``steps_per_generation = P*G/b`` (micro-steps per generation batch), ``num_iterations = e``. That is
   ``e * P/m`` optimiser steps per generation, as in verl, so ``max_steps = N * e * P/m`` and a TRL "GRPO
-  step" is that many optimiser steps. As in verl, TRL then recomputes the old log-probs (the policy moves
-  within a batch) and the reference log-probs.
+  step" is that many optimiser steps. TRL then computes the old log-probs (the policy moves within a batch)
+  and the reference log-probs; verl computes the reference log-probs and, with the CPU profile's
+  ``algorithm.rollout_correction.bypass_mode``, takes the old ones from the rollout (the same float32
+  numbers, so TRL's extra forward pass is one verl does not need; ``timing_s/old_log_prob`` is then absent).
 - The rest: ``max_completion_length = data.max_response_length``; ``temperature``/``top_p``/``top_k`` of the
   rollout (TRL's ``top_k=0`` is verl's -1); ``learning_rate``, ``weight_decay``, Adam betas,
   ``max_grad_norm`` and a constant schedule from the actor's optimiser; ``beta = kl_loss_coef`` (TRL's

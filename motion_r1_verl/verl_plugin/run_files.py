@@ -27,6 +27,10 @@ from motion_r1_verl.errors import UserError
 ROLLOUTS_DIR = "rollouts"
 REWARDS_DIR = "rewards"  # inside ROLLOUTS_DIR
 METRICS_FILE = "metrics.jsonl"
+# The policy entropy as verl logs it: measured in the old-log-prob pass, or in the update when that pass is
+# bypassed (then verl names it entropy_loss, whatever its coefficient).
+ENTROPY = "actor/entropy"
+ENTROPY_IN_UPDATE = "actor/entropy_loss"
 CONFIG_FILE = Path("hydra") / ".hydra" / "config.yaml"
 # verl's validation keys (``_val_metrics_update``): the mean over the N samples of each prompt.
 _VAL_RE = re.compile(r"^val-(?:core|aux)/(?P<source>[^/]+)/(?P<var>[^/]+)/mean@(?P<n>\d+)$")
@@ -142,6 +146,11 @@ def read_metrics(path: Path, notes: list[str]) -> dict[int, dict[str, float]]:
         for key, value in data.items():
             if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
                 values[key] = float(value)
+    for values in merged.values():
+        # verl measures actor/entropy in its old-log-prob pass; a run that bypasses that pass (the CPU
+        # profile: rollout_correction.bypass_mode) has the update's measure of it, actor/entropy_loss.
+        if ENTROPY not in values and ENTROPY_IN_UPDATE in values:
+            values[ENTROPY] = values[ENTROPY_IN_UPDATE]
     return merged
 
 

@@ -70,3 +70,15 @@ def test_validation_points_take_the_largest_n_and_name_sources_when_several():
         {"step": 0, "a/reward": 1.0, "b/format": 0.9},
         {"step": 2, "a/format": 0.7},  # named by source at every step
     ]
+
+
+def test_read_metrics_takes_the_entropy_from_the_update_when_the_old_log_prob_pass_is_bypassed(tmp_path):
+    path = tmp_path / "metrics.jsonl"
+    lines = [
+        {"step": 1, "data": {"actor/entropy_loss": 0.4}},  # bypass mode: only the update's measure
+        {"step": 2, "data": {"actor/entropy": 0.3, "actor/entropy_loss": 0.9}},  # verl's own wins
+    ]
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    metrics = read_metrics(path, [])
+    assert metrics[1]["actor/entropy"] == 0.4
+    assert metrics[2]["actor/entropy"] == 0.3
