@@ -104,6 +104,7 @@ class AblationConfig:
     grpo_updates_per_step: int = QuickstartConfig.grpo_updates_per_step
     grpo_lr: float = QuickstartConfig.grpo_lr
     grpo_temperature: float = QuickstartConfig.grpo_temperature
+    grpo_entropy_coeff: float = QuickstartConfig.grpo_entropy_coeff
     arms: tuple[str, ...] = tuple(v.name for v in VARIANTS)  # the variants to train and evaluate
     samples: int = 2  # generations per caption (the evaluation's draws spread over them)
     # The cheaper designs: every seed's GRPO starts from the quickstart's own SFT model (seeds then vary
@@ -218,6 +219,7 @@ def grpo(config: AblationConfig, variant: Variant, seed: int, _out: Path) -> str
         updates_per_step=config.grpo_updates_per_step,
         lr=config.grpo_lr,
         temperature=config.grpo_temperature,
+        entropy_coeff=config.grpo_entropy_coeff,
         overrides=overrides,
         rl_data=pool_dir(config) if config.train_pool else None,
     )
@@ -525,6 +527,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="GRPO rollout temperature (validation samples at T = 1.0 whatever it is)",
     )
     parser.add_argument(
+        "--grpo-entropy-coeff",
+        type=float,
+        default=QuickstartConfig.grpo_entropy_coeff,
+        help="weight of the policy's entropy in the GRPO actor loss (negative: sharpen)",
+    )
+    parser.add_argument(
         "--grpo-updates",
         type=int,
         default=QuickstartConfig.grpo_updates_per_step,
@@ -561,6 +569,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             grpo_lr=args.grpo_lr,
             grpo_updates_per_step=args.grpo_updates,
             grpo_temperature=args.grpo_temperature,
+            grpo_entropy_coeff=args.grpo_entropy_coeff,
             samples=args.samples,
             shared_sft=args.shared_sft,
             validation_only=args.validation_only,

@@ -53,6 +53,7 @@ class QuickstartConfig:
     grpo_updates_per_step: int = 4  # optimiser steps per rollout batch (PPO mini-batches)
     grpo_lr: float = 1e-4
     grpo_temperature: float = 1.0  # rollout sampling temperature (validation always samples at T = 1.0)
+    grpo_entropy_coeff: float = 0.0  # entropy weight in the actor loss; < 0 sharpens (0: the reward alone moves it)
     report_videos: int = 3  # side-by-side ground truth / SFT / GRPO videos in the report
 
     def __post_init__(self) -> None:
@@ -191,6 +192,7 @@ def rl_binding(config: QuickstartConfig, run_dir: Path) -> str:
         run_dir, run_dir / "sft-model", run_dir / "grpo-ckpt", run_dir / "grpo-model",
         steps=config.grpo_steps, prompts_per_step=config.grpo_prompts_per_step, group_size=config.grpo_group_size,
         updates_per_step=config.grpo_updates_per_step, lr=config.grpo_lr, temperature=config.grpo_temperature,
+        entropy_coeff=config.grpo_entropy_coeff,
     )  # fmt: skip
     gain = validation_gain(run_dir / "grpo-ckpt" / "metrics.jsonl")
     return f"GRPO model (merged HF folder) in {run_dir / 'grpo-model'}; {gain}"

@@ -85,6 +85,7 @@ def train_grpo(
     updates_per_step: int,
     lr: float,
     temperature: float = 1.0,
+    entropy_coeff: float = 0.0,
     overrides: Sequence[str] = (),
     rl_data: Path | None = None,
 ) -> None:
@@ -95,6 +96,8 @@ def train_grpo(
     always at the last step; its points land in ``ckpt_dir/metrics.jsonl``. ``temperature`` is the
     rollout's sampling temperature (verl scores log-probabilities at the same temperature); validation
     keeps the profile's own (T = 1.0), so runs with different rollout temperatures compare on one scale.
+    ``entropy_coeff`` weighs the policy's token entropy in the actor loss (verl subtracts
+    ``entropy_coeff * entropy``): negative values sharpen the policy, 0 leaves the loss to the reward.
     ``rl_data`` replaces the run's ``rl-data/`` (another train/val parquet pair).
     """
     env = {
@@ -116,6 +119,7 @@ def train_grpo(
         f"actor_rollout_ref.rollout.n={group_size}",
         f"actor_rollout_ref.actor.optim.lr={lr}",
         f"actor_rollout_ref.rollout.temperature={temperature}",
+        f"actor_rollout_ref.actor.entropy_coeff={entropy_coeff}",
         *overrides,
     )
     merge_env = {

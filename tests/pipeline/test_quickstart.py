@@ -110,3 +110,26 @@ def test_the_report_lists_each_fixed_prompt_across_validations(tmp_path):
     table = [line for line in lines if line.startswith("| 0 ") or line.startswith("| 10 ") or line.startswith("| 5 ")]
     assert [line.split(" | ")[1] for line in table] == ["0.500", "0.750"]  # validation rows only
     assert validation_motion_lines(tmp_path / "none", tmp_path) == []
+
+
+def test_grpo_budget_reaches_verls_overrides(tmp_path, monkeypatch):
+    from motion_r1_verl.pipeline import steps
+
+    calls = []
+    monkeypatch.setattr(steps, "run_recipe", lambda script, env, *overrides: calls.append((script, overrides)))
+    steps.train_grpo(
+        tmp_path, tmp_path / "sft", tmp_path / "ckpt", tmp_path / "out",
+        steps=3, prompts_per_step=8, group_size=4, updates_per_step=2, lr=2e-4, temperature=0.9, entropy_coeff=-0.05,
+    )  # fmt: skip
+    (script, overrides), (merge, _) = calls
+    assert (script, merge) == ("grpo.sh", "merge.sh")
+    for expected in (
+        "trainer.total_training_steps=3",
+        "data.train_batch_size=8",
+        "actor_rollout_ref.actor.ppo_mini_batch_size=4",  # prompts per optimiser step
+        "actor_rollout_ref.rollout.n=4",
+        "actor_rollout_ref.actor.optim.lr=0.0002",
+        "actor_rollout_ref.rollout.temperature=0.9",
+        "actor_rollout_ref.actor.entropy_coeff=-0.05",
+    ):
+        assert expected in overrides
