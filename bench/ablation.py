@@ -105,6 +105,8 @@ class AblationConfig:
     grpo_lr: float = QuickstartConfig.grpo_lr
     grpo_temperature: float = QuickstartConfig.grpo_temperature
     grpo_entropy_coeff: float = QuickstartConfig.grpo_entropy_coeff
+    # Extra hydra overrides for every GRPO run (e.g. algorithm.adv_estimator=grpo_positive).
+    grpo_overrides: tuple[str, ...] = ()
     arms: tuple[str, ...] = tuple(v.name for v in VARIANTS)  # the variants to train and evaluate
     samples: int = 2  # generations per caption (the evaluation's draws spread over them)
     # The cheaper designs: every seed's GRPO starts from the quickstart's own SFT model (seeds then vary
@@ -207,6 +209,7 @@ def grpo(config: AblationConfig, variant: Variant, seed: int, _out: Path) -> str
     if config.train_pool:
         # A few prompts, many visits each: 8 validation samples per prompt instead of 4.
         overrides.append("actor_rollout_ref.rollout.val_kwargs.n=8")
+    overrides += config.grpo_overrides
     folder = grpo_dir(config, variant, seed)
     train_grpo(
         config.run,
@@ -533,6 +536,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="weight of the policy's entropy in the GRPO actor loss (negative: sharpen)",
     )
     parser.add_argument(
+        "--grpo-override",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="an extra hydra override for every GRPO run, e.g. algorithm.adv_estimator=grpo_positive (repeatable)",
+    )
+    parser.add_argument(
         "--grpo-updates",
         type=int,
         default=QuickstartConfig.grpo_updates_per_step,
@@ -570,6 +580,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             grpo_updates_per_step=args.grpo_updates,
             grpo_temperature=args.grpo_temperature,
             grpo_entropy_coeff=args.grpo_entropy_coeff,
+            grpo_overrides=tuple(args.grpo_override),
             samples=args.samples,
             shared_sft=args.shared_sft,
             validation_only=args.validation_only,

@@ -47,6 +47,9 @@ import transfer_queue as tq
 from verl.trainer.ppo.v1.replay_buffer import ReplayBuffer
 
 from motion_r1_verl.runtime.files import write_text_atomic
+
+# Registers algorithm.adv_estimator=grpo_positive in the trainer process, which loads this module.
+from motion_r1_verl.verl_plugin import advantages as _advantages  # noqa: F401
 from motion_r1_verl.verl_plugin.reward_stats import reward_metrics
 from motion_r1_verl.verl_plugin.validation_motions import (
     MotionSample,
