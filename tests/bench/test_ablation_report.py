@@ -189,3 +189,27 @@ def test_shared_sft_validation_only_trains_grpo_arms_from_the_quickstart_model(t
     ]
     assert not any(n.startswith(("llm-", "gen-grpo", "eval-grpo")) for n in names)
     assert model_dir(config, BY_NAME["cot-sft"], 2) == config.run / "sft-model"
+
+
+def test_grpo_overrides_reach_every_grpo_run(tmp_path, monkeypatch):
+    import bench.ablation as ablation
+
+    seen = []
+    monkeypatch.setattr(ablation, "train_grpo", lambda *args, overrides, **kwargs: seen.append(list(overrides)))
+    config = AblationConfig(
+        _finished_run(tmp_path),
+        tmp_path / "out",
+        seeds=2,
+        arms=("grpo-format", "grpo-both"),
+        shared_sft=True,
+        validation_only=True,
+        grpo_overrides=("algorithm.adv_estimator=grpo_positive",),
+    )
+    for seed in range(2):
+        for arm in ("grpo-format", "grpo-both"):
+            ablation.grpo(config, ablation.BY_NAME[arm], seed, tmp_path)
+    assert len(seen) == 4
+    assert all(o[-1] == "algorithm.adv_estimator=grpo_positive" for o in seen)
+    # the arm's own reward weights and the seed stay in front of the extra overrides
+    assert any(x.startswith("+reward.custom_reward_function.reward_kwargs.") for x in seen[0])
+    assert "data.seed=1" in seen[2]
